@@ -1,0 +1,82 @@
+// Opening a model: a GGUF file or an HF folder, to config + dims + f32 weights for the oracle.
+//
+// Format detection is by content, not by name: a GGUF starts with the magic "GGUF"; an HF folder is a FileSet
+// with config.json. The engine (assembly/) will reuse `openTensorSource` to stream tensors in their stored type.
+
+import type { ByteSource, FileSet } from './bytes.js';
+import { configFromGguf, configFromHf, deriveDims, type Lfm2Config, type Lfm2Dims } from './config.js';
+import { ggmlTypeName } from './ggml-type.js';
+import { ggufGet, readGguf, readGgufTensorF32, type GgufFile } from './gguf.js';
+import type { Lfm2Weights } from './model.js';
+import { openHfFolder } from './safetensors.js';
+import { loadWeights, type TensorSource } from './weights.js';
+
+export type ModelInput = { gguf: ByteSource } | { hf: FileSet };
+
+export interface OpenedModel {
+  format: 'gguf' | 'hf';
+  config: Lfm2Config;
+  tensors: TensorSource;
+  /** The parsed GGUF header (metadata, tokenizer), when the input is a GGUF file. */
+  gguf?: GgufFile;
+  /** The raw config.json object, when the input is an HF folder. */
+  hfConfig?: unknown;
+  close(): Promise<void>;
+}
+
+/** Reads the header / config and returns a tensor source; no weight data is read yet. */
+export async function openModel(input: ModelInput): Promise<OpenedModel> {
+  if ('gguf' in input) {
+    const src = input.gguf;
+    const file = await readGguf(src);
+    const embd = file.tensorsByName.get('token_embd.weight');
+    const config = configFromGguf((k) => ggufGet(file, k), src.name, embd?.dims[1]);
+    const tensors: TensorSource = {
+      name: src.name,
+      naming: 'gguf',
+      names: () => file.tensors.map((t) => t.name),
+      shape: (n) => {
+        const t = file.tensorsByName.get(n);
+        return t ? [...t.dims].reverse() : undefined;
+      },
+      typeName: (n) => ggmlTypeName(file.tensorsByName.get(n)?.type ?? -1),
+      readF32: (n) => readGgufTensorF32(file, src, n),
+    };
+    return { format: 'gguf', config, tensors, gguf: file, close: async () => src.close?.() };
+  }
+  const folder = await openHfFolder(input.hf);
+  try {
+    const config = configFromHf(folder.config, `${folder.name}/config.json`);
+    const tensors: TensorSource = {
+      name: folder.name,
+      naming: 'hf',
+      names: () => folder.tensorNames(),
+      shape: (n) => (folder.has(n) ? folder.info(n).shape : undefined),
+      typeName: (n) => folder.info(n).dtype,
+      readF32: (n) => folder.readF32(n),
+    };
+    return { format: 'hf', config, tensors, hfConfig: folder.config, close: () => folder.close() };
+  } catch (e) {
+    await folder.close();
+    throw e;
+  }
+}
+
+export interface LoadedModel {
+  format: 'gguf' | 'hf';
+  config: Lfm2Config;
+  dims: Lfm2Dims;
+  weights: Lfm2Weights;
+  gguf?: GgufFile;
+}
+
+/** Opens a model and reads every weight as f32 (the oracle's form). The byte source is closed afterwards. */
+export async function loadModel(input: ModelInput): Promise<LoadedModel> {
+  const m = await openModel(input);
+  try {
+    const weights = await loadWeights(m.tensors, m.config);
+    return { format: m.format, config: m.config, dims: deriveDims(m.config), weights, gguf: m.gguf };
+  } finally {
+    await m.close();
+  }
+}

@@ -1,0 +1,73 @@
+// Comparison helpers and the named tolerances of the test suite.
+//
+// Every tolerance says which error measure it bounds. A failed comparison reports where (case, sequence,
+// position, tap name), the max |difference|, its index, and the first few value pairs, so the failure message
+// alone tells what went wrong.
+
+/** max |logit difference| against llama.cpp for F32 / F16 files (llama.cpp keeps K, V, softmax in f16). */
+export const LLAMACPP_MAX_ABS_FLOAT = 2e-3;
+/** max |logit difference| against llama.cpp for Q8_0 files (llama.cpp also rounds activations to Q8_0). */
+export const LLAMACPP_MAX_ABS_Q8_0 = 3e-2;
+/** max |logit difference| against llama.cpp for Q4_0 files (same activation rounding as Q8_0). */
+export const LLAMACPP_MAX_ABS_Q4_0 = 8e-2;
+/** Minimum share of positions whose argmax (greedy next token) agrees with llama.cpp's. */
+export const LLAMACPP_MIN_TOP1_AGREEMENT = 0.95;
+
+export interface DiffReport {
+  maxAbs: number;
+  worstIndex: number;
+  /** Mean squared error / mean square of the reference (0 when both are zero). */
+  nmse: number;
+  pairs: [number, number][];
+}
+
+export function diff(ours: ArrayLike<number>, ref: ArrayLike<number>, nPairs = 5): DiffReport {
+  if (ours.length !== ref.length) throw new Error(`length mismatch: ours ${ours.length}, reference ${ref.length}`);
+  let maxAbs = 0;
+  let worstIndex = -1;
+  let se = 0;
+  let sr = 0;
+  for (let i = 0; i < ref.length; i++) {
+    const d = Math.abs(ours[i] - ref[i]);
+    if (!(d <= maxAbs)) {
+      maxAbs = Number.isNaN(d) ? Infinity : d;
+      worstIndex = i;
+    }
+    se += (ours[i] - ref[i]) ** 2;
+    sr += ref[i] ** 2;
+  }
+  const pairs: [number, number][] = [];
+  for (let i = 0; i < Math.min(nPairs, ref.length); i++) pairs.push([ours[i], ref[i]]);
+  return { maxAbs, worstIndex, nmse: sr === 0 ? se : se / sr, pairs };
+}
+
+export function describe(where: string, r: DiffReport, tol?: number): string {
+  const fmt = (x: number) => x.toPrecision(6);
+  return (
+    `${where}: max|Δ| ${r.maxAbs.toExponential(3)}${tol !== undefined ? ` (tolerance ${tol})` : ''} at index ${r.worstIndex}, ` +
+    `NMSE ${r.nmse.toExponential(2)}; first values (ours, reference): ${r.pairs.map(([a, b]) => `(${fmt(a)}, ${fmt(b)})`).join(' ')}`
+  );
+}
+
+/** Throws a descriptive error when max |ours - ref| exceeds tol. */
+export function expectClose(where: string, ours: ArrayLike<number>, ref: ArrayLike<number>, tol: number): DiffReport {
+  const r = diff(ours, ref);
+  if (!(r.maxAbs <= tol)) throw new Error(describe(where, r, tol));
+  return r;
+}
+
+/** Throws unless the two arrays are bit-identical (NaN == NaN, -0 != +0), naming the first difference. */
+export function expectBitwiseEqual(where: string, ours: Float32Array, ref: Float32Array): void {
+  if (ours.length !== ref.length) throw new Error(`${where}: length ${ours.length} vs ${ref.length}`);
+  const a = new Uint32Array(ours.buffer, ours.byteOffset, ours.length);
+  const b = new Uint32Array(ref.buffer, ref.byteOffset, ref.length);
+  for (let i = 0; i < a.length; i++) {
+    if (a[i] !== b[i]) throw new Error(`${where}: first difference at index ${i}: ${ours[i]} vs ${ref[i]} (${describe('overall', diff(ours, ref))})`);
+  }
+}
+
+export function argmax(a: ArrayLike<number>, off = 0, n = a.length - off): number {
+  let best = 0;
+  for (let i = 1; i < n; i++) if (a[off + i] > a[off + best]) best = i;
+  return best;
+}
