@@ -3,6 +3,7 @@
 // model maker shows up as "stale goldens", not as a mysterious numeric mismatch.
 
 import { Rng } from '../src/synth/rng.js';
+import { GgmlType } from '../reference/ggml-type.js';
 import type { SynthFileType, SynthSpec } from '../src/synth/random-model.js';
 
 /** Bump when the golden file layout changes; the test refuses other versions. */
@@ -36,3 +37,20 @@ export const TOLERANCE_CLASS: Record<SynthFileType, ToleranceClass> = { F32: 'fl
 export function caseId(spec: SynthSpec, type: SynthFileType): string {
   return `${spec.name}.${type.toLowerCase()}`;
 }
+
+/**
+ * A "stock" mixed file, as llama-quantize makes them: Q4_0 matrices, but the (tied) token embedding in Q6_K, and
+ * a few matrices in Q4_K / Q5_K as Q4_K_M files have. K-quant blocks hold 256 values, so every row length here is a
+ * multiple of 256. The K-quant tensors are quantized by ggml itself when the goldens are made, and their bytes are
+ * committed (golden/logits/<case>.kquants.gguf), since this project has no K-quant quantizer of its own.
+ */
+export const KQUANT_SHAPE: SynthSpec = { name: 'kmix-d256', seed: 505, hidden_size: 256, num_hidden_layers: 3, attn_layers: [1], num_attention_heads: 4, num_key_value_heads: 1, ffn: 256, vocab_size: 288 };
+export const KQUANT_BASE_TYPE: SynthFileType = 'Q4_0';
+export const KQUANT_TENSORS: Record<string, number> = {
+  'token_embd.weight': GgmlType.Q6_K,
+  'blk.0.ffn_gate.weight': GgmlType.Q4_K,
+  'blk.0.ffn_down.weight': GgmlType.Q5_K,
+  'blk.1.attn_q.weight': GgmlType.Q4_K,
+  'blk.2.shortconv.out_proj.weight': GgmlType.Q5_K,
+};
+export const KQUANT_CASE_ID = 'kmix-d256.q4_0-kquants';

@@ -1,7 +1,7 @@
 // koffi bindings to ggml's own quantizers and dequantizers in llama.cpp's prebuilt libggml-base (see golden/deps.ts).
 // Only the golden scripts use this; tests read the files they write and never load native code.
 //
-// C signatures (ggml/src/ggml-quants.h, ggml/include/ggml.h at llama.cpp's current master):
+// C signatures (ggml/src/ggml-quants.h and ggml/include/ggml.h; all symbols checked with `nm -D libggml-base.so`):
 //   void quantize_row_q4_0_ref(const float * x, block_q4_0 * y, int64_t k);   // k elements, k % 32 == 0
 //   void dequantize_row_q4_0 (const block_q4_0 * x, float * y, int64_t k);
 //   ... the same pair for q8_0 (k % 32 == 0) and q4_K, q5_K, q6_K (k % 256 == 0);

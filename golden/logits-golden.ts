@@ -1,7 +1,8 @@
 // Per-position logits from llama.cpp (through node-llama-cpp's prebuilt binaries) for the seeded tiny models of
 // golden/cases.ts: the independent implementation the oracle is held to.
 //
-// For each shape x file type: build the GGUF with our model maker, load it in llama.cpp (CPU, no GPU layers),
+// For each shape x file type (plus one stock-style mixed K-quant file, golden/cases.ts KQUANT_*): build the GGUF
+// with our model maker, load it in llama.cpp (CPU, no GPU layers),
 // feed each token sequence through `sequence.controlledEvaluate` asking for logits at every position, and write
 // them to golden/logits/<case>.bin (format below). The manifest records each model file's sha256 so the tests
 // can tell "our model maker changed" (stale goldens: rerun `npm run golden`) from "the oracle is wrong".
@@ -14,9 +15,24 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { concatParts } from '../reference/gguf.js';
-import { synthGguf, synthModel } from '../src/synth/random-model.js';
-import { caseId, GOLDEN_FILE_TYPES, GOLDEN_FORMAT_VERSION, GOLDEN_SHAPES, goldenSequences, TOLERANCE_CLASS, type ToleranceClass } from './cases.js';
+import { concatParts, writeGguf } from '../reference/gguf.js';
+import { ggmlTypeName } from '../reference/ggml-type.js';
+import { hfToGguf } from '../reference/tensor-names.js';
+import { synthGguf, synthModel, type SynthSpec } from '../src/synth/random-model.js';
+import {
+  caseId,
+  GOLDEN_FILE_TYPES,
+  GOLDEN_FORMAT_VERSION,
+  GOLDEN_SHAPES,
+  goldenSequences,
+  KQUANT_BASE_TYPE,
+  KQUANT_CASE_ID,
+  KQUANT_SHAPE,
+  KQUANT_TENSORS,
+  TOLERANCE_CLASS,
+  type ToleranceClass,
+} from './cases.js';
+import type { GgmlFfiType } from './ggml-ffi.js';
 import { goldenDeps, NODE_LLAMA_CPP_VERSION } from './deps.js';
 import { LOGITS_MAGIC } from './logits-file.js';
 
@@ -32,6 +48,9 @@ export interface LogitsGoldenCase {
   /** The golden file, relative to golden/, and its sha256. */
   file: string;
   fileSha256: string;
+  /** For the K-quant case: the ggml-quantized tensors (a tensor-only GGUF) swapped into the Q4_0 file. */
+  kquantFile?: string;
+  kquantSha256?: string;
   sequences: number[][];
 }
 
@@ -73,57 +92,89 @@ export async function makeLogitsGolden(goldenDir: string): Promise<LogitsManifes
   const tmp = join(tmpdir(), `lfm-golden-${process.pid}`);
   mkdirSync(tmp, { recursive: true });
 
+  // Every case: a GGUF built by our model maker (for the K-quant case, with ggml-quantized tensors swapped in).
+  const builds: { id: string; spec: SynthSpec; fileType: string; tol: ToleranceClass; gguf: Uint8Array; kquants?: Uint8Array }[] = [];
+  for (const spec of GOLDEN_SHAPES) {
+    const model = synthModel(spec);
+    for (const fileType of GOLDEN_FILE_TYPES) {
+      builds.push({ id: caseId(spec, fileType), spec, fileType, tol: TOLERANCE_CLASS[fileType], gguf: concatParts(synthGguf(model, fileType)) });
+    }
+  }
+  {
+    const { loadGgmlFfi } = await import('./ggml-ffi.js');
+    const ggml = await loadGgmlFfi();
+    const model = synthModel(KQUANT_SHAPE);
+    const overrides = new Map<string, { type: number; data: Uint8Array }>();
+    const stored = [];
+    for (const [name, type] of Object.entries(KQUANT_TENSORS)) {
+      const t = model.tensors.find((x) => hfToGguf(x.name) === name)!;
+      const data = ggml.quantize(type as GgmlFfiType, t.make());
+      overrides.set(name, { type, data });
+      stored.push({ name, dims: [...t.shape].reverse(), type, data });
+    }
+    builds.push({
+      id: KQUANT_CASE_ID,
+      spec: KQUANT_SHAPE,
+      fileType: `${KQUANT_BASE_TYPE}+${Object.values(KQUANT_TENSORS).map(ggmlTypeName).join(',')}`,
+      tol: TOLERANCE_CLASS[KQUANT_BASE_TYPE],
+      gguf: concatParts(synthGguf(model, KQUANT_BASE_TYPE, overrides)),
+      kquants: concatParts(writeGguf({ metadata: [], tensors: stored })),
+    });
+  }
+
   const cases: LogitsGoldenCase[] = [];
   try {
-    for (const spec of GOLDEN_SHAPES) {
-      const model = synthModel(spec);
+    for (const b of builds) {
+      const { id, spec, gguf } = b;
       const sequences = goldenSequences(spec);
-      for (const fileType of GOLDEN_FILE_TYPES) {
-        const id = caseId(spec, fileType);
-        const gguf = concatParts(synthGguf(model, fileType));
-        const path = join(tmp, `${id}.gguf`);
-        writeFileSync(path, gguf);
+      const path = join(tmp, `${id}.gguf`);
+      writeFileSync(path, gguf);
 
-        const lm = await llama.loadModel({ modelPath: path, gpuLayers: LLAMA_OPTIONS.gpuLayers });
-        const seqs: { tokens: number[]; logits: Float32Array }[] = [];
-        for (const tokens of sequences) {
-          // A fresh context per sequence: no state carried between sequences.
-          const ctx = await lm.createContext({
-            contextSize: LLAMA_OPTIONS.contextSize,
-            batchSize: LLAMA_OPTIONS.batchSize,
-            threads: LLAMA_OPTIONS.threads,
-            flashAttention: LLAMA_OPTIONS.flashAttention,
-          });
-          const seq = ctx.getSequence();
-          const out = await seq.controlledEvaluate(tokens.map((t) => [t, { generateNext: { logits: true } }]));
-          const V = spec.vocab_size;
-          const logits = new Float32Array(tokens.length * V);
-          for (let i = 0; i < tokens.length; i++) {
-            const row: Map<number, number> | undefined = out[i]?.next?.logits;
-            if (!row || row.size !== V) throw new Error(`${id}: llama.cpp gave ${row?.size ?? 'no'} logits at position ${i}, expected ${V}`);
-            for (const [tok, v] of row) logits[i * V + tok] = v;
-          }
-          seqs.push({ tokens, logits });
-          await ctx.dispose();
-        }
-        await lm.dispose();
-
-        const bytes = encodeLogitsGolden(spec.vocab_size, seqs);
-        const file = `logits/${id}.bin`;
-        writeFileSync(join(goldenDir, file), bytes);
-        cases.push({
-          id,
-          shape: spec.name,
-          fileType,
-          toleranceClass: TOLERANCE_CLASS[fileType],
-          modelSha256: sha256(gguf),
-          modelBytes: gguf.byteLength,
-          file,
-          fileSha256: sha256(bytes),
-          sequences,
+      const lm = await llama.loadModel({ modelPath: path, gpuLayers: LLAMA_OPTIONS.gpuLayers });
+      const seqs: { tokens: number[]; logits: Float32Array }[] = [];
+      for (const tokens of sequences) {
+        // A fresh context per sequence: no state carried between sequences.
+        const ctx = await lm.createContext({
+          contextSize: LLAMA_OPTIONS.contextSize,
+          batchSize: LLAMA_OPTIONS.batchSize,
+          threads: LLAMA_OPTIONS.threads,
+          flashAttention: LLAMA_OPTIONS.flashAttention,
         });
-        process.stderr.write(`golden: ${id} (${gguf.byteLength} bytes, ${sequences.map((s) => s.length).join('+')} positions)\n`);
+        const seq = ctx.getSequence();
+        const out = await seq.controlledEvaluate(tokens.map((t) => [t, { generateNext: { logits: true } }]));
+        const V = spec.vocab_size;
+        const logits = new Float32Array(tokens.length * V);
+        for (let i = 0; i < tokens.length; i++) {
+          const row: Map<number, number> | undefined = out[i]?.next?.logits;
+          if (!row || row.size !== V) throw new Error(`${id}: llama.cpp gave ${row?.size ?? 'no'} logits at position ${i}, expected ${V}`);
+          for (const [tok, v] of row) logits[i * V + tok] = v;
+        }
+        seqs.push({ tokens, logits });
+        await ctx.dispose();
       }
+      await lm.dispose();
+
+      const bytes = encodeLogitsGolden(spec.vocab_size, seqs);
+      const file = `logits/${id}.bin`;
+      writeFileSync(join(goldenDir, file), bytes);
+      let kquantFile: string | undefined;
+      if (b.kquants) {
+        kquantFile = `logits/${id}.kquants.gguf`;
+        writeFileSync(join(goldenDir, kquantFile), b.kquants);
+      }
+      cases.push({
+        id,
+        shape: spec.name,
+        fileType: b.fileType,
+        toleranceClass: b.tol,
+        modelSha256: sha256(gguf),
+        modelBytes: gguf.byteLength,
+        file,
+        fileSha256: sha256(bytes),
+        ...(kquantFile ? { kquantFile, kquantSha256: sha256(b.kquants!) } : {}),
+        sequences,
+      });
+      process.stderr.write(`golden: ${id} (${gguf.byteLength} bytes, ${sequences.map((x) => x.length).join('+')} positions)\n`);
     }
   } finally {
     rmSync(tmp, { recursive: true, force: true });

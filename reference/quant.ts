@@ -5,10 +5,14 @@
 // ggml/src/ggml-quants.c (quantize_row_q4_0_ref, quantize_row_q8_0_ref, dequantize_row_*). Results are
 // bit-exact with ggml: tests/quant-golden.test.ts checks them against vectors made by ggml's own compiled code.
 //
-// How the C arithmetic is reproduced: C does every float operation in f32 (x86-64 SSE, FLT_EVAL_METHOD 0, no FMA
-// in the generic libggml-base build). A JS double product or quotient of two f32 values, rounded once with
-// Math.fround, equals the f32 result exactly (double has more than 2*24+2 bits, so the double rounding is
-// harmless). So every `float` expression in the C code appears here wrapped in Math.fround.
+// How the C arithmetic is reproduced: C does every float operation in f32 (FLT_EVAL_METHOD 0 on x86-64 and
+// arm64). A JS double sum, product or quotient of two f32 values, rounded once with Math.fround, equals the f32
+// result exactly (double has more than 2*24+2 bits, so the double rounding is harmless). So every `float`
+// expression in the C code appears here wrapped in Math.fround, in the C evaluation order.
+// In the dequantizers almost every product is exact anyway: an f16 d has 11 significant bits, a scale at most 7
+// (6-bit K4 scales, int8 Q6_K scales) and a code at most 7 (Q8_0), 5 (Q5_K, Q6_K) or 4 (Q4_0, Q4_K), so
+// d*scale*code fits in f32's 24 bits. Q4_0, Q8_0 and Q6_K therefore dequantize exactly in any evaluation order;
+// in Q4_K and Q5_K only the final "- dmin*m" rounds. (So FMA contraction could not change ggml's results either.)
 //
 // Deliberately left out: the K-quant quantizers (their search-based scale fitting is only needed to *make* Q4_K
 // files, which we never do), the other ggml types, and speed. This is the readable oracle that the WASM kernels are
@@ -147,7 +151,8 @@ function checkDequantArgs(type: number, bytes: Uint8Array, n: number, out: Float
   if (bytes.length !== want) {
     throw new QuantError(
       type,
-      `dequantize ${name}: ${n} elements need ${want} bytes (${n / info.blockSize} blocks of ${info.typeSize}), got ${bytes.length}`,
+      `dequantize ${name}: ${n} elements need ${want} bytes ` +
+        `(${n / info.blockSize} blocks of ${info.typeSize}), got ${bytes.length}`,
     );
   }
   if (out === undefined) return new Float32Array(n);

@@ -44,8 +44,9 @@ function f16Nearest(x: number): number {
   // Beyond 65504 + half an ulp (65520) rounds to inf; exactly 65520 ties to the even pattern, which is inf (0x7c00).
   if (a >= 65520) return sign | 0x7c00;
   let lo = 0;
-  let hi = POSITIVE.length - 1; // invariant: POSITIVE[lo] <= a < POSITIVE[hi] or a == max
-  if (a >= POSITIVE[hi]) return sign | (a - POSITIVE[hi] < 16 ? hi : 0x7c00);
+  let hi = POSITIVE.length - 1;
+  if (a >= POSITIVE[hi]) return sign | hi; // in [65504, 65520): nearest is 65504
+  // invariant: POSITIVE[lo] <= a < POSITIVE[hi]
   while (hi - lo > 1) {
     const mid = (lo + hi) >> 1;
     if (POSITIVE[mid] <= a) lo = mid;
@@ -57,19 +58,15 @@ function f16Nearest(x: number): number {
   return sign | h;
 }
 
-/** Correctly rounded bf16 bits of f32 x (not NaN): truncate, then compare the two candidates exactly. */
+/** Correctly rounded bf16 bits of f32 x (not NaN): truncate to `lo`, then pick the nearer of lo and lo + 1. */
 function bf16Nearest(x: number): number {
-  const b = f32Bits(x);
-  const lo = b >>> 16;
-  const vlo = bf16ToF32(lo);
-  const vhi = bf16ToF32(lo + 1); // next pattern away from zero (may be inf)
-  const dl = Math.abs(x - vlo);
-  const dh = Math.abs(vhi - x);
-  if (!Number.isFinite(vhi)) {
-    // Next pattern is inf: round to inf iff x is at or past the midpoint to 2^128 (what IEEE does).
-    const mid = Math.abs(vlo) + (2 ** 128 - Math.abs(vlo)) / 2;
-    return Math.abs(x) >= mid && (lo & 1) === 1 ? lo + 1 : Math.abs(x) > mid ? lo + 1 : lo;
-  }
+  if (!Number.isFinite(x)) return f32Bits(x) >>> 16; // +-inf are exact
+  const lo = f32Bits(x) >>> 16; // truncation toward zero
+  const vlo = Math.abs(bf16ToF32(lo));
+  // The next magnitude up; past the largest finite bf16 (0x7f7f) it is 2^128, which stands for inf in the tie rule.
+  const vhi = (lo & 0x7fff) === 0x7f7f ? 2 ** 128 : Math.abs(bf16ToF32(lo + 1));
+  const dl = Math.abs(x) - vlo;
+  const dh = vhi - Math.abs(x);
   return dl < dh ? lo : dh < dl ? lo + 1 : (lo & 1) === 0 ? lo : lo + 1;
 }
 

@@ -7,11 +7,11 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { caseId, GOLDEN_FILE_TYPES, GOLDEN_SHAPES, type ToleranceClass } from '../golden/cases.js';
+import { caseId, GOLDEN_FILE_TYPES, GOLDEN_SHAPES, KQUANT_BASE_TYPE, KQUANT_CASE_ID, KQUANT_SHAPE, KQUANT_TENSORS, type ToleranceClass } from '../golden/cases.js';
 import { decodeLogitsGolden } from '../golden/logits-file.js';
 import type { LogitsManifest } from '../golden/logits-golden.js';
 import { bytesSource } from '../reference/bytes.js';
-import { concatParts } from '../reference/gguf.js';
+import { concatParts, readGguf, readGgufTensorBytes } from '../reference/gguf.js';
 import { loadModel } from '../reference/load.js';
 import { forward, newState } from '../reference/model.js';
 import { synthGguf, synthModel } from '../src/synth/random-model.js';
@@ -30,22 +30,33 @@ const manifest = JSON.parse(readFileSync(join(GOLDEN_DIR, 'logits', 'manifest.js
 const TOLERANCE: Record<ToleranceClass, number> = { float: LLAMACPP_MAX_ABS_FLOAT, q8_0: LLAMACPP_MAX_ABS_Q8_0, q4_0: LLAMACPP_MAX_ABS_Q4_0 };
 const measured: string[] = [];
 
+/** The stock-style mixed file: our Q4_0 model with the committed ggml-made K-quant tensors swapped in. */
+async function kquantModel(file: string): Promise<Uint8Array> {
+  const src = bytesSource(readFileSync(join(GOLDEN_DIR, file)), file);
+  const stored = await readGguf(src);
+  const overrides = new Map<string, { type: number; data: Uint8Array }>();
+  for (const t of stored.tensors) overrides.set(t.name, { type: t.type, data: await readGgufTensorBytes(stored, src, t.name) });
+  expect([...overrides.keys()].sort()).toEqual(Object.keys(KQUANT_TENSORS).sort());
+  for (const [name, type] of Object.entries(KQUANT_TENSORS)) expect(overrides.get(name)!.type, name).toBe(type);
+  return concatParts(synthGguf(synthModel(KQUANT_SHAPE), KQUANT_BASE_TYPE, overrides));
+}
+
 afterAll(() => {
   // The figures for the closing note / README: max |Δ| and top-1 agreement per case.
   console.log(`oracle vs llama.cpp (${manifest.generator.package}, llama.cpp ${manifest.generator.llamaCppRelease}):\n${measured.join('\n')}`);
 });
 
 describe('oracle vs llama.cpp goldens', () => {
-  it('covers every shape x file type', () => {
-    const want = GOLDEN_SHAPES.flatMap((s) => GOLDEN_FILE_TYPES.map((t) => caseId(s, t))).sort();
+  it('covers every shape x file type, and the stock-style K-quant file', () => {
+    const want = [...GOLDEN_SHAPES.flatMap((s) => GOLDEN_FILE_TYPES.map((t) => caseId(s, t))), KQUANT_CASE_ID].sort();
     expect(manifest.cases.map((c) => c.id).sort()).toEqual(want);
   });
 
   for (const c of manifest.cases) {
     it(c.id, async () => {
-      const spec = GOLDEN_SHAPES.find((s) => s.name === c.shape);
+      const spec = [...GOLDEN_SHAPES, KQUANT_SHAPE].find((s) => s.name === c.shape);
       if (!spec) throw new Error(`${c.id}: shape ${c.shape} is not in golden/cases.ts; run \`npm run golden\``);
-      const gguf = concatParts(synthGguf(synthModel(spec), c.fileType as never));
+      const gguf = c.kquantFile ? await kquantModel(c.kquantFile) : concatParts(synthGguf(synthModel(spec), c.fileType as never));
       const sha = createHash('sha256').update(gguf).digest('hex');
       if (sha !== c.modelSha256) {
         throw new Error(`${c.id}: the model maker now writes a different file (sha256 ${sha.slice(0, 12)}…, golden made from ${c.modelSha256.slice(0, 12)}…): the goldens are stale; run \`npm run golden\``);

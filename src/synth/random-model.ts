@@ -209,14 +209,17 @@ export function synthGgufMetadata(m: SynthModel, fileType: SynthFileType): [stri
 /**
  * The model as a GGUF file, returned in parts (header, then each tensor) so a caller can stream a large file.
  * Matrices get `fileType` ("pure": token_embd too); norms and conv kernels stay F32, as llama-quantize leaves them.
+ * `overrides` supplies ready-made bytes (and type) for some GGUF tensor names, e.g. K-quant blocks made by ggml.
  */
-export function synthGguf(m: SynthModel, fileType: SynthFileType): Uint8Array[] {
+export function synthGguf(m: SynthModel, fileType: SynthFileType, overrides?: ReadonlyMap<string, { type: number; data: Uint8Array }>): Uint8Array[] {
   const tensors = m.tensors.map((t) => {
-    const isMatrix = t.shape.length === 2;
-    const type = isMatrix ? FILE_TYPES[fileType].type : GgmlType.F32;
+    const name = hfToGguf(t.name);
     // GGUF lists dims innermost first; the conv kernel (D, 1, Lc) is stored squeezed as {Lc, D}.
     const dims = t.shape.filter((d, i) => !(t.shape.length === 3 && i === 1 && d === 1)).reverse();
-    return { name: hfToGguf(t.name), dims, type, data: quantize(type, t.make()) };
+    const given = overrides?.get(name);
+    if (given) return { name, dims, type: given.type, data: given.data };
+    const type = t.shape.length === 2 ? FILE_TYPES[fileType].type : GgmlType.F32;
+    return { name, dims, type, data: quantize(type, t.make()) };
   });
   return writeGguf({ metadata: synthGgufMetadata(m, fileType), tensors });
 }

@@ -1,0 +1,538 @@
+// The `lfm` command line: dump a model's logits, write seeded random models, and a no-download demo.
+//
+//   lfm logits --model <file.gguf | hf-folder> --tokens 1,422,8 [--engine reference] --out logits.f32
+//   lfm synth  --shape d96-gqa3 --type Q8_0 [--seed N] [--hf] --out model.gguf
+//   lfm demo
+//
+// `main(argv, io)` returns the exit code instead of exiting, so tests run it in-process; `bin/lfm.js` (built
+// package) and `npm run lfm -- ...` (checkout, through tsx) are the two ways in from a shell.
+//
+// Exit codes: 0 success; 2 the command line itself is wrong (unknown command or flag, missing or malformed value:
+// everything checked before any file is touched); 1 anything that goes wrong while running (model missing or
+// corrupt, a token id the model does not have, output not writable). Every error is one line on stderr,
+// `error: <message>`, never a stack trace (set LFM_DEBUG=1 to get one).
+//
+// Files are written atomically: into a temp file beside the target, renamed over it only when complete, so a
+// failure (or Ctrl-C) never leaves a partial logits file or model behind.
+//
+// What it deliberately is not (yet): a chat or generate command (needs the tokenizer and the engine) or the wasm
+// engine (`--engine wasm` says it is coming). Only this file and src/node/ touch node: modules.
+
+import { randomBytes } from 'node:crypto';
+import { realpathSync } from 'node:fs';
+import { mkdir, mkdtemp, open, readFile, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { GOLDEN_SHAPES, goldenSequences } from '../../golden/cases.js';
+import { LfmError } from '../../reference/errors.js';
+import { ggmlTypeName } from '../../reference/ggml-type.js';
+import { ggufGet } from '../../reference/gguf.js';
+import { loadModel, type LoadedModel } from '../../reference/load.js';
+import { forward, newState } from '../../reference/model.js';
+import { directoryFileSet, fileSource } from '../node/files.js';
+import { LFM2_5_1_2B_SHAPE, synthGguf, synthHfFolder, synthModel, type SynthFileType, type SynthSpec } from '../synth/random-model.js';
+
+/** Where the CLI writes; tests pass collectors, the entry point passes process.stdout / process.stderr. */
+export interface CliIo {
+  stdout: { write(s: string): unknown };
+  stderr: { write(s: string): unknown };
+}
+
+/** Exit codes (see the file comment). */
+export const EXIT_OK = 0;
+export const EXIT_RUNTIME = 1;
+export const EXIT_USAGE = 2;
+
+/** The command line is wrong: exit 2. */
+class UsageError extends Error {
+  constructor(readonly command: string | null, message: string) {
+    super(message);
+  }
+}
+
+/** Something failed while running, with a message already fit for the user: exit 1. */
+class RunError extends Error {}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The synth shapes: the golden test shapes plus the full LFM2.5-1.2B shape (vocab 65536)
+
+const FULL_SHAPE_NAME = 'lfm2.5-1.2b';
+
+function shapeNames(): string[] {
+  return [...GOLDEN_SHAPES.map((s) => s.name), FULL_SHAPE_NAME];
+}
+
+function shapeSpec(name: string): SynthSpec | undefined {
+  if (name === FULL_SHAPE_NAME) return { name, seed: 1, ...LFM2_5_1_2B_SHAPE };
+  return GOLDEN_SHAPES.find((s) => s.name === name);
+}
+
+const GGUF_TYPES: readonly SynthFileType[] = ['F32', 'F16', 'Q8_0', 'Q4_0'];
+const HF_TYPES = ['F32', 'F16', 'BF16'] as const;
+type HfType = (typeof HF_TYPES)[number];
+
+// ---------------------------------------------------------------------------------------------------------------
+// Usage texts
+
+const USAGE_TOP = `lfm: LFM2 / LFM2.5 models in pure TypeScript
+
+usage: lfm <command> [flags]
+
+commands:
+  logits   run a model over token ids and write the logits of every position (float32)
+  synth    write a seeded random model (GGUF or HF folder) of a test shape or the full LFM2.5-1.2B shape
+  demo     synthesize a tiny model, run it, show the next-token guesses: no download needed
+
+flags:
+  -h, --help      this text (or 'lfm <command> --help')
+  --version       print the version
+
+exit codes: 0 ok, 1 runtime error, 2 bad command line
+`;
+
+const USAGE: Record<string, string> = {
+  logits: `usage: lfm logits --model <file.gguf | hf-folder> --tokens <ids> --out <file> [--engine reference]
+
+Runs the model once over all tokens and writes little-endian float32 logits, T rows x V columns
+(T = number of tokens, V = embedding rows); row i holds the next-token logits after tokens[0..i].
+
+  --model <path>    a GGUF file, or an HF folder (config.json + model.safetensors or shards)
+  --tokens <ids>    comma-separated token ids, e.g. 1,422,8
+  --out <file>      where to write the logits (written atomically: no partial file on failure)
+  --engine <name>   reference (the fp32 oracle, default); wasm is coming
+`,
+  synth: `usage: lfm synth --shape <name> --type <type> --out <path> [--seed N] [--hf]
+
+Writes a seeded random LFM2 model: the same shape, seed and type always give the same bytes.
+
+  --shape <name>    ${shapeNames().join(', ')}
+  --type <type>     GGUF: F32, F16, Q8_0, Q4_0; with --hf: F32, F16, BF16
+  --seed <N>        integer 0..4294967295 (default: the shape's own seed)
+  --hf              write an HF folder (config.json + model.safetensors) instead of a GGUF file
+  --out <path>      the GGUF file, or the folder with --hf
+`,
+  demo: `usage: lfm demo
+
+Synthesizes the tiny d96-gqa3 model (Q8_0) into a temp folder, runs 'lfm logits' on a short token sequence,
+prints the load time, prefill speed and the top-5 next tokens, and cleans up. The weights are random: the
+point is to see the pipeline work end to end on a machine with no model.
+`,
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Flags: node:util parseArgs in its lenient mode, checked here so every mistake gets a one-line message.
+
+type FlagSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
+type Flags = Record<string, string | boolean | undefined>;
+
+function parseFlags(command: string, argv: string[], spec: FlagSpec): Flags {
+  const options = { ...spec, help: { type: 'boolean' as const, short: 'h' } };
+  const { tokens } = parseArgs({ args: argv, options, strict: false, allowPositionals: true, tokens: true });
+  const flags: Flags = {};
+  for (const tok of tokens) {
+    if (tok.kind === 'positional') throw new UsageError(command, `unexpected argument '${tok.value}'`);
+    if (tok.kind === 'option-terminator') continue;
+    const opt = (options as FlagSpec)[tok.name];
+    if (!opt) throw new UsageError(command, `unknown option '${tok.rawName}'`);
+    if (flags[tok.name] !== undefined) throw new UsageError(command, `option '--${tok.name}' given twice`);
+    if (opt.type === 'boolean') {
+      if (tok.value !== undefined) throw new UsageError(command, `option '--${tok.name}' takes no value`);
+      flags[tok.name] = true;
+    } else {
+      // Lenient parseArgs takes the next word as the value even when it is another flag (`--model --out x`).
+      const v = tok.value;
+      if (v === undefined || (!tok.inlineValue && /^-(-|[a-zA-Z])/.test(v))) {
+        throw new UsageError(command, `option '--${tok.name}' needs a value`);
+      }
+      flags[tok.name] = v;
+    }
+  }
+  return flags;
+}
+
+function required(command: string, flags: Flags, name: string): string {
+  const v = flags[name];
+  if (typeof v !== 'string') throw new UsageError(command, `missing required option '--${name}'`);
+  if (v === '') throw new UsageError(command, `option '--${name}' is empty`);
+  return v;
+}
+
+/** "1,422,8" -> [1, 422, 8]. Whitespace around ids is allowed; empty items, signs, decimals and words are not. */
+export function parseTokenIds(text: string): number[] {
+  const bad = (why: string) => new UsageError('logits', `--tokens '${text}': ${why}`);
+  if (text.trim() === '') throw bad('no token ids (give comma-separated ids, e.g. --tokens 1,422,8)');
+  return text.split(',').map((item, i) => {
+    const s = item.trim();
+    if (s === '') throw bad(`item ${i + 1} is empty`);
+    if (/^-\s*\d/.test(s)) throw bad(`token id ${s} is negative`);
+    if (!/^\d+$/.test(s)) throw bad(`'${s}' (item ${i + 1}) is not a token id (a non-negative integer)`);
+    const id = Number(s);
+    if (!Number.isSafeInteger(id)) throw bad(`token id ${s} is too large`);
+    return id;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Files: atomic writes and friendly fs messages
+
+/** A one-line reason for a Node fs error (`ENOENT` -> "does not exist"), or its message. */
+function fsReason(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  const reasons: Record<string, string> = {
+    ENOENT: 'no such file or directory',
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    EISDIR: 'is a directory',
+    ENOTDIR: 'a parent is not a directory',
+    EROFS: 'read-only file system',
+    ENOSPC: 'no space left on device',
+    EDQUOT: 'disk quota exceeded',
+    EEXIST: 'a file is in the way',
+  };
+  return (code && reasons[code]) || (e instanceof Error ? e.message : String(e));
+}
+
+/**
+ * A file written under a temp name in the target's folder and renamed over the target by `commit()`. Created
+ * before the work starts, so an unwritable output fails fast; `abort()` (on any failure) removes the temp file.
+ */
+class AtomicFile {
+  private constructor(
+    readonly path: string,
+    private readonly tmp: string,
+    private fh: FileHandle | null,
+    public bytes = 0,
+  ) {}
+
+  static async create(path: string): Promise<AtomicFile> {
+    const target = resolve(path);
+    const st = await stat(target).catch(() => null);
+    if (st?.isDirectory()) throw new RunError(`cannot write '${path}': it is a directory`);
+    const dir = dirname(target);
+    const tmp = join(dir, `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+    try {
+      return new AtomicFile(path, tmp, await open(tmp, 'wx'));
+    } catch (e) {
+      const dirSt = await stat(dir).catch(() => null);
+      const why = !dirSt ? `folder '${dirname(path)}' does not exist` : !dirSt.isDirectory() ? `'${dirname(path)}' is not a folder` : fsReason(e);
+      throw new RunError(`cannot write '${path}': ${why}`);
+    }
+  }
+
+  async write(data: Uint8Array): Promise<void> {
+    if (!this.fh) throw new Error(`${this.path}: write after close`);
+    try {
+      for (let off = 0; off < data.length; ) off += (await this.fh.write(data, off, data.length - off)).bytesWritten;
+    } catch (e) {
+      throw new RunError(`cannot write '${this.path}': ${fsReason(e)}`);
+    }
+    this.bytes += data.length;
+  }
+
+  async commit(): Promise<void> {
+    const fh = this.fh;
+    this.fh = null;
+    try {
+      await fh?.close();
+      await rename(this.tmp, this.path);
+    } catch (e) {
+      await unlink(this.tmp).catch(() => {});
+      throw new RunError(`cannot write '${this.path}': ${fsReason(e)}`);
+    }
+  }
+
+  async abort(): Promise<void> {
+    const fh = this.fh;
+    this.fh = null;
+    await fh?.close().catch(() => {});
+    await unlink(this.tmp).catch(() => {});
+  }
+}
+
+/** Creates `path` atomically from what `fill` writes; on failure nothing is left behind. */
+async function writeAtomic(path: string, fill: (f: AtomicFile) => Promise<void>): Promise<number> {
+  const f = await AtomicFile.create(path);
+  try {
+    await fill(f);
+    await f.commit();
+    return f.bytes;
+  } catch (e) {
+    await f.abort();
+    throw e;
+  }
+}
+
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** The bytes of a Float32Array as little-endian float32 (a view on little-endian hosts, a copy otherwise). */
+function float32le(a: Float32Array): Uint8Array {
+  if (LITTLE_ENDIAN_HOST) return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  const out = new Uint8Array(a.length * 4);
+  const dv = new DataView(out.buffer);
+  for (let i = 0; i < a.length; i++) dv.setFloat32(i * 4, a[i], true);
+  return out;
+}
+
+function mib(bytes: number): string {
+  return bytes >= 1 << 20 ? `${(bytes / (1 << 20)).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`;
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(ms < 1000 ? 3 : 2)} s`;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// logits
+
+export interface LogitsResult {
+  model: LoadedModel;
+  /** e.g. "gguf Q8_0" or "hf". */
+  format: string;
+  tokens: number[];
+  logits: Float32Array; // (T, V)
+  loadMs: number;
+  forwardMs: number;
+  outBytes: number;
+}
+
+/** Opens a model by what the path is: a folder -> HF folder, a file -> GGUF (the reader checks the magic). */
+async function loadModelAt(path: string): Promise<LoadedModel> {
+  const st = await stat(path).catch((e: unknown) => {
+    throw new RunError(`model '${path}': ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : fsReason(e)}`);
+  });
+  if (st.isDirectory()) return loadModel({ hf: directoryFileSet(path) });
+  if (!st.isFile()) throw new RunError(`model '${path}' is neither a GGUF file nor an HF model folder`);
+  const src = await fileSource(path).catch((e: unknown) => {
+    throw new RunError(`model '${path}': cannot open: ${fsReason(e)}`);
+  });
+  try {
+    return await loadModel({ gguf: src });
+  } catch (e) {
+    await src.close().catch(() => {}); // loadModel leaves the source open when the header does not parse
+    throw e;
+  }
+}
+
+/** The `lfm logits` path: load, check the ids against V, one forward over all tokens, write (T, V) float32. */
+async function runLogits(modelPath: string, tokens: number[], outPath: string): Promise<LogitsResult> {
+  let r!: Omit<LogitsResult, 'outBytes'>;
+  const outBytes = await writeAtomic(outPath, async (out) => {
+    const t0 = performance.now();
+    const model = await loadModelAt(modelPath);
+    const loadMs = performance.now() - t0;
+    const { V } = model.dims;
+    tokens.forEach((id, i) => {
+      if (id >= V) throw new RunError(`token id ${id} (item ${i + 1} of --tokens) is not in the model's vocabulary: V = ${V}, valid ids 0..${V - 1}`);
+    });
+    const t1 = performance.now();
+    const logits = forward(model.weights, model.dims, newState(model.dims), tokens, { allLogits: true }); // (T, V)
+    const forwardMs = performance.now() - t1;
+    await out.write(float32le(logits));
+    const embd = model.gguf?.tensorsByName.get('token_embd.weight');
+    const format = embd ? `gguf ${ggmlTypeName(embd.type)}` : model.format;
+    r = { model, format, tokens, logits, loadMs, forwardMs };
+  });
+  return { ...r, outBytes };
+}
+
+async function cmdLogits(argv: string[], io: CliIo): Promise<number> {
+  const flags = parseFlags('logits', argv, {
+    model: { type: 'string' },
+    tokens: { type: 'string' },
+    engine: { type: 'string' },
+    out: { type: 'string' },
+  });
+  if (flags.help) return help(io, 'logits');
+  const modelPath = required('logits', flags, 'model');
+  const tokenText = flags.tokens;
+  if (typeof tokenText !== 'string') throw new UsageError('logits', `missing required option '--tokens'`);
+  const tokens = parseTokenIds(tokenText);
+  const outPath = required('logits', flags, 'out');
+  checkEngine(flags.engine);
+
+  const r = await runLogits(modelPath, tokens, outPath);
+  const T = tokens.length;
+  io.stderr.write(
+    `logits: ${modelPath} (${r.format}) T=${T} V=${r.model.dims.V} load ${seconds(r.loadMs)} forward ${seconds(r.forwardMs)}` +
+      ` -> ${outPath} (${r.outBytes} bytes, float32 ${T}x${r.model.dims.V})\n`,
+  );
+  return EXIT_OK;
+}
+
+function checkEngine(engine: string | boolean | undefined): void {
+  if (engine === undefined || engine === 'reference') return;
+  if (engine === 'wasm') throw new UsageError('logits', `--engine wasm is coming but not built yet; use --engine reference (the default)`);
+  throw new UsageError('logits', `unknown engine '${String(engine)}': the engines are 'reference' (and 'wasm', coming)`);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// synth
+
+export interface SynthResult {
+  spec: SynthSpec;
+  type: string;
+  bytes: number;
+  ms: number;
+}
+
+/** Writes the model; GGUF part by part through one file handle (the parts are never concatenated). */
+async function runSynth(spec: SynthSpec, type: string, hf: boolean, outPath: string): Promise<SynthResult> {
+  const t0 = performance.now();
+  const model = synthModel(spec);
+  let bytes = 0;
+  if (hf) {
+    await mkdir(outPath, { recursive: true }).catch((e: unknown) => {
+      throw new RunError(`cannot create folder '${outPath}': ${fsReason(e)}`);
+    });
+    const files = synthHfFolder(model, type as HfType);
+    for (const [name, data] of Object.entries(files)) {
+      const u8 = typeof data === 'string' ? new TextEncoder().encode(data) : data;
+      bytes += await writeAtomic(join(outPath, name), (f) => f.write(u8));
+    }
+  } else {
+    bytes = await writeAtomic(outPath, async (f) => {
+      for (const part of synthGguf(model, type as SynthFileType)) await f.write(part);
+    });
+  }
+  return { spec, type, bytes, ms: performance.now() - t0 };
+}
+
+async function cmdSynth(argv: string[], io: CliIo): Promise<number> {
+  const flags = parseFlags('synth', argv, {
+    shape: { type: 'string' },
+    type: { type: 'string' },
+    seed: { type: 'string' },
+    hf: { type: 'boolean' },
+    out: { type: 'string' },
+  });
+  if (flags.help) return help(io, 'synth');
+  const shape = required('synth', flags, 'shape');
+  const base = shapeSpec(shape);
+  if (!base) throw new UsageError('synth', `unknown shape '${shape}' (known: ${shapeNames().join(', ')})`);
+  const hf = flags.hf === true;
+  const type = required('synth', flags, 'type').toUpperCase();
+  const allowed: readonly string[] = hf ? HF_TYPES : GGUF_TYPES;
+  if (!allowed.includes(type)) {
+    throw new UsageError('synth', `--type ${flags.type} is not available ${hf ? 'with --hf' : 'for GGUF'} (choose ${allowed.join(', ')})`);
+  }
+  let seed = base.seed;
+  if (flags.seed !== undefined) {
+    const s = String(flags.seed).trim();
+    if (!/^\d+$/.test(s) || Number(s) > 0xffffffff) throw new UsageError('synth', `--seed '${flags.seed}' must be an integer 0..4294967295`);
+    seed = Number(s);
+  }
+  const outPath = required('synth', flags, 'out');
+
+  const r = await runSynth({ ...base, seed }, type, hf, outPath);
+  io.stderr.write(`synth: ${shape} ${type} seed ${seed} -> ${outPath}${hf ? '/' : ''} ${r.bytes} bytes (${mib(r.bytes)}) in ${seconds(r.ms)}\n`);
+  return EXIT_OK;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// demo
+
+const DEMO_SHAPE = 'd96-gqa3';
+const DEMO_TOKENS = 32;
+
+async function cmdDemo(argv: string[], io: CliIo): Promise<number> {
+  const flags = parseFlags('demo', argv, {});
+  if (flags.help) return help(io, 'demo');
+  const spec = shapeSpec(DEMO_SHAPE)!;
+  const say = (s: string) => io.stdout.write(`${s}\n`);
+  const dir = await mkdtemp(join(tmpdir(), 'lfm-demo-'));
+  try {
+    const modelPath = join(dir, `${DEMO_SHAPE}.q8_0.gguf`);
+    const synth = await runSynth(spec, 'Q8_0', false, modelPath);
+    const tokens = goldenSequences(spec)[0].slice(0, DEMO_TOKENS);
+    const r = await runLogits(modelPath, tokens, join(dir, 'logits.f32'));
+    const { V, D, nLayers, attnLayers } = r.model.dims;
+    const T = tokens.length;
+    const names = r.model.gguf ? ggufGet(r.model.gguf, 'tokenizer.ggml.tokens') : undefined;
+    const tokenName = (id: number) => (Array.isArray(names) && typeof names[id] === 'string' ? JSON.stringify(names[id]) : '');
+
+    say(`lfm demo: a seeded random LFM2 model (${DEMO_SHAPE}: D=${D}, ${nLayers} layers, attention at ${attnLayers.join(',')}, V=${V})`);
+    say(`  synth    ${basename(modelPath)}  ${mib(synth.bytes)} in ${seconds(synth.ms)}`);
+    say(`  load     ${seconds(r.loadMs)} (${r.format}, dequantized to f32 for the reference engine)`);
+    say(`  prefill  ${T} tokens in ${seconds(r.forwardMs)} = ${Math.round(T / (r.forwardMs / 1000))} tok/s (reference engine: the fp32 oracle, not the fast path)`);
+    say(`  logits   ${T} x ${V} float32 = ${r.outBytes} bytes written, as 'lfm logits' does`);
+    say(`  top-5 next tokens after the last of [${tokens.slice(0, 6).join(', ')}, ... ${tokens[T - 1]}]:`);
+    const last = r.logits.subarray((T - 1) * V, T * V); // (V)
+    const top = Array.from(last.keys()).sort((a, b) => last[b] - last[a] || a - b).slice(0, 5);
+    top.forEach((id, i) => say(`    ${i + 1}. id ${String(id).padStart(4)}  logit ${last[id].toFixed(4).padStart(8)}  ${tokenName(id)}`));
+    say(`(random weights: the guesses mean nothing. With a real model: lfm logits --model model.gguf --tokens 1,... --out l.f32)`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  return EXIT_OK;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// main
+
+function help(io: CliIo, command: string | null): number {
+  io.stdout.write(command ? USAGE[command] : USAGE_TOP);
+  return EXIT_OK;
+}
+
+/** package.json's version, found by walking up from this file (src/cli/ in a checkout, dist/src/cli/ built). */
+async function version(): Promise<string> {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++, dir = dirname(dir)) {
+    const text = await readFile(join(dir, 'package.json'), 'utf8').catch(() => null);
+    if (text === null) continue;
+    const pkg = JSON.parse(text) as { name?: string; version?: string };
+    if (pkg.name === 'lfm.ts' && pkg.version) return pkg.version;
+  }
+  return 'unknown';
+}
+
+const COMMANDS: Record<string, (argv: string[], io: CliIo) => Promise<number>> = {
+  logits: cmdLogits,
+  synth: cmdSynth,
+  demo: cmdDemo,
+};
+
+/** Runs one `lfm` command line; returns the exit code (never throws, never calls process.exit). */
+export async function main(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  try {
+    const [first, ...rest] = argv;
+    if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
+      if (first === 'help' && rest[0] && USAGE[rest[0]]) return help(io, rest[0]);
+      return help(io, null);
+    }
+    if (first === '--version' || first === '-v') {
+      io.stdout.write(`${await version()}\n`);
+      return EXIT_OK;
+    }
+    const run = COMMANDS[first];
+    if (!run) {
+      const what = first.startsWith('-') ? `unknown option '${first}'` : `unknown command '${first}'`;
+      throw new UsageError(null, `${what} (commands: ${Object.keys(COMMANDS).join(', ')})`);
+    }
+    return await run(rest, io);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.stderr.write(`error: ${e.message} (see 'lfm ${e.command ? `${e.command} ` : ''}--help')\n`);
+      return EXIT_USAGE;
+    }
+    const message = e instanceof LfmError || e instanceof RunError ? e.message : e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    io.stderr.write(`error: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
+    if (process.env.LFM_DEBUG && e instanceof Error && e.stack) io.stderr.write(`${e.stack}\n`);
+    return EXIT_RUNTIME;
+  }
+}
+
+/** True when this module is the process's entry point (`tsx src/cli/main.ts`), not imported (tests, bin/lfm.js). */
+function isEntryPoint(): boolean {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) process.exitCode = await main(process.argv.slice(2));
