@@ -24,13 +24,23 @@ export interface OpenedModel {
   close(): Promise<void>;
 }
 
-/** Reads the header / config and returns a tensor source; no weight data is read yet. */
+/**
+ * Reads the header / config and returns a tensor source; no weight data is read yet. Takes ownership of the
+ * byte source: close() closes it, and so does a failure here.
+ */
 export async function openModel(input: ModelInput): Promise<OpenedModel> {
   if ('gguf' in input) {
     const src = input.gguf;
-    const file = await readGguf(src);
-    const embd = file.tensorsByName.get('token_embd.weight');
-    const config = configFromGguf((k) => ggufGet(file, k), src.name, embd?.dims[1]);
+    let file: GgufFile;
+    let config: Lfm2Config;
+    try {
+      file = await readGguf(src);
+      const embd = file.tensorsByName.get('token_embd.weight');
+      config = configFromGguf((k) => ggufGet(file, k), src.name, embd?.dims[1]);
+    } catch (e) {
+      await src.close?.(); // we own the source from here on: a bad header must not leak the file handle
+      throw e;
+    }
     const tensors: TensorSource = {
       name: src.name,
       naming: 'gguf',

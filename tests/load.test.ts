@@ -109,6 +109,15 @@ describe('GGUF model files that disagree with their config', () => {
     expect(e.message).toMatch(/^model\.safetensors: magic/);
   });
 
+  it('closes the byte source when the header is bad (no leaked file handle)', async () => {
+    let closed = 0;
+    const src = { ...bytesSource(new TextEncoder().encode('not a gguf file at all'), 'junk.gguf'), close: async () => void closed++ };
+    await expect(loadModel({ gguf: src })).rejects.toThrow(FormatError);
+    const ok = { ...bytesSource(original, 'ok.gguf'), close: async () => void closed++ };
+    await loadModel({ gguf: ok });
+    expect(closed).toBe(2);
+  });
+
   it('accepts output_norm.weight (an ollama converter name) for the final norm', async () => {
     const a = await loadModel({ gguf: bytesSource(original, 'a.gguf') });
     const b = await loadModel({ gguf: bytesSource(await edited({ rename: { 'token_embd_norm.weight': 'output_norm.weight' } }), 'b.gguf') });

@@ -12,11 +12,12 @@
 // corrupt, a token id the model does not have, output not writable). Every error is one line on stderr,
 // `error: <message>`, never a stack trace (set LFM_DEBUG=1 to get one).
 //
-// Files are written atomically: into a temp file beside the target, renamed over it only when complete, so a
-// failure (or Ctrl-C) never leaves a partial logits file or model behind.
+// Files are written atomically: into a hidden temp file beside the target, renamed over it only when complete, so
+// a failure never leaves a partial logits file or model behind (it removes the temp file; a killed process may
+// leave a `.<name>.<pid>.<hex>.tmp`, never a truncated file under the real name).
 //
 // What it deliberately is not (yet): a chat or generate command (needs the tokenizer and the engine) or the wasm
-// engine (`--engine wasm` says it is coming). Only this file and src/node/ touch node: modules.
+// engine (`--engine wasm` says it is coming). Only src/cli/ and src/node/ touch node: modules.
 
 import { randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
@@ -25,14 +26,14 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { GOLDEN_SHAPES, goldenSequences } from '../../golden/cases.js';
+import { shapeSequences, SYNTH_SHAPES } from '../synth/shapes.js';
 import { LfmError } from '../../reference/errors.js';
 import { ggmlTypeName } from '../../reference/ggml-type.js';
 import { ggufGet } from '../../reference/gguf.js';
 import { loadModel, type LoadedModel } from '../../reference/load.js';
 import { forward, newState } from '../../reference/model.js';
 import { directoryFileSet, fileSource } from '../node/files.js';
-import { LFM2_5_1_2B_SHAPE, synthGguf, synthHfFolder, synthModel, type SynthFileType, type SynthSpec } from '../synth/random-model.js';
+import { synthGguf, synthHfFolder, synthModel, type SynthFileType, type SynthSpec } from '../synth/random-model.js';
 
 /** Where the CLI writes; tests pass collectors, the entry point passes process.stdout / process.stderr. */
 export interface CliIo {
@@ -56,17 +57,14 @@ class UsageError extends Error {
 class RunError extends Error {}
 
 // ---------------------------------------------------------------------------------------------------------------
-// The synth shapes: the golden test shapes plus the full LFM2.5-1.2B shape (vocab 65536)
-
-const FULL_SHAPE_NAME = 'lfm2.5-1.2b';
+// The synth shapes (src/synth/shapes.ts): the golden test shapes, the K-quant shape, the full LFM2.5-1.2B shape
 
 function shapeNames(): string[] {
-  return [...GOLDEN_SHAPES.map((s) => s.name), FULL_SHAPE_NAME];
+  return SYNTH_SHAPES.map((s) => s.name);
 }
 
 function shapeSpec(name: string): SynthSpec | undefined {
-  if (name === FULL_SHAPE_NAME) return { name, seed: 1, ...LFM2_5_1_2B_SHAPE };
-  return GOLDEN_SHAPES.find((s) => s.name === name);
+  return SYNTH_SHAPES.find((s) => s.name === name);
 }
 
 const GGUF_TYPES: readonly SynthFileType[] = ['F32', 'F16', 'Q8_0', 'Q4_0'];
@@ -445,7 +443,7 @@ async function cmdDemo(argv: string[], io: CliIo): Promise<number> {
   try {
     const modelPath = join(dir, `${DEMO_SHAPE}.q8_0.gguf`);
     const synth = await runSynth(spec, 'Q8_0', false, modelPath);
-    const tokens = goldenSequences(spec)[0].slice(0, DEMO_TOKENS);
+    const tokens = shapeSequences(spec)[0].slice(0, DEMO_TOKENS);
     const r = await runLogits(modelPath, tokens, join(dir, 'logits.f32'));
     const { V, D, nLayers, attnLayers } = r.model.dims;
     const T = tokens.length;
@@ -502,7 +500,7 @@ export async function main(argv: string[], io: CliIo = { stdout: process.stdout,
       if (first === 'help' && rest[0] && USAGE[rest[0]]) return help(io, rest[0]);
       return help(io, null);
     }
-    if (first === '--version' || first === '-v') {
+    if (first === '--version') {
       io.stdout.write(`${await version()}\n`);
       return EXIT_OK;
     }

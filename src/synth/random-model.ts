@@ -14,7 +14,8 @@
 //   - the output projections of each residual branch (conv.out_proj, self_attn.out_proj, feed_forward.w2) are
 //     scaled by RESIDUAL_SCALE / sqrt(2 * layers) (GPT-2's residual init), so the blocks together add about half
 //     the embedding's magnitude: plenty to expose any structural mistake, not so much that rounding dominates;
-//   - the final norm's weights are LOGIT_SD / sqrt(D) (+-10%), so logits have a standard deviation near LOGIT_SD.
+//   - the final norm's weights are +-LOGIT_SD / sqrt(D) (+-10%, random signs), so logits have a standard deviation
+//     near LOGIT_SD and no bias towards repeating the input token.
 
 import { ffnWidth } from '../../reference/config.js';
 import { GgmlType } from '../../reference/ggml-type.js';
@@ -160,7 +161,10 @@ export function synthModel(s: SynthSpec): SynthModel {
     add(`${p}.feed_forward.w3.weight`, [F, D], linear(D));
     add(`${p}.feed_forward.w2.weight`, [D, F], linear(F, branchOut));
   }
-  add('model.embedding_norm.weight', [D], (r) => (norm(r) * LOGIT_SD) / Math.sqrt(D));
+  // Random signs: with tied embeddings and an embedding-dominated residual stream, all-positive weights would make
+  // every position predict its own input token (the logit of token t is then sum_i w_i e_ti^2 > 0), so greedy
+  // decoding would repeat one token forever and top-1 agreement would be trivially 100%.
+  add('model.embedding_norm.weight', [D], (r) => (r.uniform() < 0.5 ? -1 : 1) * norm(r) * (LOGIT_SD / Math.sqrt(D)));
   return { spec: s, config: synthConfig(s), tensors, vocab: makeVocab(V) };
 }
 
