@@ -7,9 +7,11 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeLogitsGolden } from './logits-golden.js';
 import { makeQuantGolden, QUANT_GOLDEN_DIR } from './quant-golden.js';
+import { makeTokenizerGolden } from './tokenizer-golden.js';
 
 const goldenDir = dirname(fileURLToPath(import.meta.url));
 const t0 = Date.now();
 await makeQuantGolden(QUANT_GOLDEN_DIR);
+await makeTokenizerGolden(goldenDir);
 const m = await makeLogitsGolden(goldenDir);
 console.log(`golden: ${m.cases.length} logits cases from ${m.generator.package}, llama.cpp ${m.generator.llamaCppRelease}, in ${((Date.now() - t0) / 1000).toFixed(0)} s`);

@@ -1,0 +1,36 @@
+// The interface every inference engine implements: the fp32 oracle today (reference-engine.ts), the WASM SIMD
+// engine later. Generation (src/generate/) sees only this.
+//
+// An engine holds one sequence's state (position, KV cache, conv state). `prefill` and `decode` advance it and
+// return next-token logits; `save`/`restore` snapshot it, which is how a chat reuses the shared prefix of the
+// next turn (the conv state cannot be rolled back, so rewinding means restoring a snapshot).
+
+export interface EngineInfo {
+  /** 'reference' (fp32 oracle) or 'wasm'. */
+  readonly kind: string;
+  /** Embedding rows: logits have this many entries. */
+  readonly vocabSize: number;
+  /** Longest sequence the model accepts. */
+  readonly contextLength: number;
+}
+
+/** An opaque snapshot of an engine's sequence state. */
+export interface EngineSnapshot {
+  readonly position: number;
+}
+
+export interface Engine extends EngineInfo {
+  /** Tokens consumed so far. */
+  readonly position: number;
+  /** Feeds tokens (>= 1) and returns the logits after the last one, shape (V). */
+  prefill(tokens: readonly number[]): Promise<Float32Array>;
+  /** Feeds one token and returns the next-token logits, shape (V). */
+  decode(token: number): Promise<Float32Array>;
+  /** Back to position 0 with empty caches. */
+  reset(): void;
+  save(): EngineSnapshot;
+  /** Restores a snapshot taken from this engine (the snapshot stays valid and can be restored again). */
+  restore(s: EngineSnapshot): void;
+  /** Releases memory; the engine is unusable afterwards. */
+  dispose(): void;
+}

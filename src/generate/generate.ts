@@ -1,0 +1,343 @@
+// Generation: prompt tokens in, a stream of typed events out (reasoning text, answer text, tool calls, and a
+// final result), for one sequence held by an Engine.
+//
+// The LFM2.5 Thinking model writes `<think> reasoning </think> answer <|im_end|>`; tool calls are sections
+// `<|tool_call_start|>[f(a=1)]<|tool_call_end|>` inside the answer. All of these markers are single special
+// tokens, so the phase is tracked by token id, never by matching text: a user's prompt or the model's prose that
+// merely spells "<think>" changes nothing.
+//
+// Why a session: the KV cache and the conv state of the previous turn are reused for the shared prefix of the
+// next prompt. The conv state cannot be rolled back, so the session keeps snapshots (checkpoints) at the end of
+// each prompt and restores the longest one that is a prefix of the new prompt, then feeds only the rest.
+//
+// finish_reason: 'stop' (end-of-turn token or a stop string), 'length' (max_tokens or the context is full),
+// 'tool_calls' (the turn ended after at least one tool call), 'abort' (the AbortSignal fired; checked between
+// tokens), 'loop' (the loop guard found a cycle it could not steer out of).
+
+import { InputError } from '../../reference/errors.js';
+import { parseToolCalls, validateToolCall, type ParsedToolCall, type ToolSpec } from '../chat/tool-calls.js';
+import type { Engine, EngineSnapshot } from '../engine/types.js';
+import { detectLoop, LOOP_GUARD_DEFAULTS, type LoopGuardOptions } from './loop-guard.js';
+import { Sampler, type SamplingOptions } from './sampler.js';
+import { StopMatcher } from './stop-strings.js';
+
+/** What generation needs from a tokenizer (src/tokenizer/ implements it). */
+export interface GenerationTokenizer {
+  readonly eosId: number;
+  /** Ids that end the turn (<|im_end|>, and <|endoftext|> as a safeguard). */
+  readonly stopIds: readonly number[];
+  readonly thinkStartId?: number;
+  readonly thinkEndId?: number;
+  readonly toolCallStartId?: number;
+  readonly toolCallEndId?: number;
+  /** 1 for ids that may be sampled; length = logits length. */
+  readonly sampleable: Uint8Array;
+  createStreamDecoder(opts?: { skipSpecial?: boolean }): { push(id: number): string; flush(): string };
+}
+
+export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'abort' | 'loop';
+
+export interface GenerationOptions extends SamplingOptions {
+  /** Most tokens to generate (reasoning + answer). Default: the rest of the context. */
+  max_tokens?: number;
+  /** Strings that end the answer when they appear in it (not in the reasoning); they are not returned. */
+  stop?: string | string[];
+  /** Most reasoning tokens; then `</think>` is inserted and the model answers. Default: no cap. */
+  reasoning_budget?: number;
+  /** Declared tools: calls are validated against them (invalid calls are reported, not executed). */
+  tools?: ToolSpec[];
+  loop_guard?: LoopGuardOptions & {
+    /**
+     * What to do on a loop inside the reasoning: 'close-thinking' inserts `</think>` once so the model answers
+     * (a second loop then stops), 'stop' ends with finish_reason 'loop'. Loops in the answer always stop.
+     * Default 'close-thinking'.
+     */
+    onReasoningLoop?: 'close-thinking' | 'stop';
+  };
+  signal?: AbortSignal;
+}
+
+export interface ToolCallResult extends ParsedToolCall {
+  id: string;
+}
+
+export interface InvalidToolCall {
+  /** The raw text between the markers. */
+  raw: string;
+  error: string;
+}
+
+export interface GenerationUsage {
+  prompt_tokens: number;
+  /** Prompt tokens served from a reused checkpoint instead of being fed again. */
+  cached_prompt_tokens: number;
+  completion_tokens: number;
+  reasoning_tokens: number;
+  answer_tokens: number;
+  prefill_ms: number;
+  decode_ms: number;
+  /** Prompt tokens actually fed per second of prefill. */
+  prefill_tokens_per_s: number;
+  /** Generated tokens per second of decode. */
+  decode_tokens_per_s: number;
+}
+
+export interface GenerationResult {
+  finish_reason: FinishReason;
+  reasoning: string;
+  answer: string;
+  tool_calls: ToolCallResult[];
+  invalid_tool_calls: InvalidToolCall[];
+  /** Every generated id, including any inserted `</think>`. */
+  tokens: number[];
+  usage: GenerationUsage;
+}
+
+export type GenerationEvent =
+  | { type: 'reasoning'; text: string }
+  | { type: 'answer'; text: string }
+  | { type: 'tool_call'; call: ToolCallResult }
+  | { type: 'invalid_tool_call'; call: InvalidToolCall }
+  | { type: 'done'; result: GenerationResult };
+
+type Phase = 'start' | 'reasoning' | 'answer' | 'tool';
+
+interface Checkpoint {
+  tokens: number[];
+  snapshot: EngineSnapshot;
+  logits: Float32Array;
+}
+
+/** True when the prompt ends inside an open <think> (the last <think> comes after any </think> and turn end). */
+function promptOpensThinking(prompt: readonly number[], tk: GenerationTokenizer): boolean {
+  if (tk.thinkStartId === undefined) return false;
+  for (let i = prompt.length - 1; i >= 0; i--) {
+    if (prompt[i] === tk.thinkStartId) return true;
+    if (prompt[i] === tk.thinkEndId || tk.stopIds.includes(prompt[i])) return false;
+  }
+  return false;
+}
+
+const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
+
+/** One conversation's engine state, reused across turns. */
+export class GenerationSession {
+  private checkpoints: Checkpoint[] = [];
+  private callCounter = 0;
+
+  constructor(
+    readonly engine: Engine,
+    readonly tokenizer: GenerationTokenizer,
+    /** How many prompt checkpoints to keep (each holds a copy of the KV cache). */
+    readonly maxCheckpoints = 4,
+  ) {}
+
+  /** Forgets every checkpoint; the next prompt is read from scratch. */
+  reset(): void {
+    this.checkpoints = [];
+    this.engine.reset();
+  }
+
+  /** Feeds the prompt (reusing the longest checkpointed prefix) and returns the logits after it. */
+  private async prefill(prompt: readonly number[]): Promise<{ logits: Float32Array; cached: number; fed: number; ms: number }> {
+    const t0 = now();
+    let best: Checkpoint | null = null;
+    for (const c of this.checkpoints) {
+      if (c.tokens.length <= prompt.length && (!best || c.tokens.length > best.tokens.length) && c.tokens.every((t, i) => t === prompt[i])) best = c;
+    }
+    let logits: Float32Array;
+    let cached = 0;
+    if (best) {
+      this.engine.restore(best.snapshot);
+      cached = best.tokens.length;
+      logits = cached === prompt.length ? best.logits : await this.engine.prefill(prompt.slice(cached));
+      this.checkpoints = [best, ...this.checkpoints.filter((c) => c !== best)]; // most recently used first
+    } else {
+      this.engine.reset();
+      logits = await this.engine.prefill(prompt);
+    }
+    if (!best || cached !== prompt.length) {
+      this.checkpoints.unshift({ tokens: [...prompt], snapshot: this.engine.save(), logits });
+      this.checkpoints.length = Math.min(this.checkpoints.length, this.maxCheckpoints);
+    }
+    return { logits, cached, fed: prompt.length - cached, ms: now() - t0 };
+  }
+
+  /**
+   * Generates a reply to `prompt` (token ids of the rendered chat, ending with the generation prompt).
+   * Yields events as text becomes available; the last event is always `done`.
+   */
+  async *generate(prompt: readonly number[], options: GenerationOptions = {}): AsyncGenerator<GenerationEvent> {
+    const tk = this.tokenizer;
+    const engine = this.engine;
+    if (prompt.length === 0) throw new InputError('generate: the prompt is empty');
+    if (prompt.length >= engine.contextLength) {
+      throw new InputError(`generate: the prompt has ${prompt.length} tokens but the context holds ${engine.contextLength} (no room to answer)`);
+    }
+    const room = engine.contextLength - prompt.length;
+    const maxTokens = options.max_tokens ?? room;
+    if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new InputError(`generate: max_tokens must be a positive integer, got ${options.max_tokens}`);
+    const budget = options.reasoning_budget;
+    if (budget !== undefined && (!Number.isInteger(budget) || budget < 0)) throw new InputError(`generate: reasoning_budget must be an integer >= 0, got ${budget}`);
+    const sampler = new Sampler(options, tk.sampleable);
+    const guard = { ...LOOP_GUARD_DEFAULTS, ...options.loop_guard };
+    const stops = options.stop === undefined ? [] : Array.isArray(options.stop) ? options.stop : [options.stop];
+    const stopMatcher = new StopMatcher(stops);
+
+    const pre = await this.prefill(prompt);
+    let logits = pre.logits;
+    const context = [...prompt];
+    const generated: number[] = [];
+    const decoder = tk.createStreamDecoder({ skipSpecial: true });
+    // A template may pre-open the reasoning (`...assistant\n<think>\n`): then the model starts inside it.
+    let phase: Phase = promptOpensThinking(prompt, tk) ? 'reasoning' : 'start';
+    let reasoning = '';
+    let answer = '';
+    let toolText = '';
+    let reasoningTokens = 0;
+    let loopFrom = 0; // the loop guard looks only at tokens after its last intervention
+    let steered = false;
+    const toolCalls: ToolCallResult[] = [];
+    const invalid: InvalidToolCall[] = [];
+    let finish: FinishReason | null = null;
+    const tDecode = now();
+    const pending: GenerationEvent[] = [];
+
+    const emitText = (text: string) => {
+      if (!text) return;
+      if (phase === 'reasoning') {
+        reasoning += text;
+        pending.push({ type: 'reasoning', text });
+      } else if (phase === 'tool') {
+        toolText += text;
+      } else {
+        const r = stopMatcher.push(text);
+        if (r.text) {
+          answer += r.text;
+          pending.push({ type: 'answer', text: r.text });
+        }
+        if (r.stopped) finish = 'stop';
+      }
+    };
+    const closeTool = () => {
+      const parsed = parseToolCalls(toolText);
+      if (parsed.error || parsed.calls.length === 0) {
+        const call = { raw: toolText, error: parsed.error ? parsed.error.message : 'no call in the tool-call section' };
+        invalid.push(call);
+        pending.push({ type: 'invalid_tool_call', call });
+      }
+      for (const c of parsed.error ? [] : parsed.calls) {
+        const problems = options.tools ? validateToolCall(c, options.tools) : [];
+        if (problems.length > 0) {
+          const call = { raw: toolText, error: `${c.name}: ${problems.join('; ')}` };
+          invalid.push(call);
+          pending.push({ type: 'invalid_tool_call', call });
+          continue;
+        }
+        const call = { ...c, id: `call_${this.callCounter++}` };
+        toolCalls.push(call);
+        pending.push({ type: 'tool_call', call });
+      }
+      toolText = '';
+    };
+    /** Feeds `id` to the model (it was sampled or inserted) and updates the phase. */
+    const consume = async (id: number) => {
+      generated.push(id);
+      context.push(id);
+      if (id === tk.thinkStartId && phase === 'start') {
+        emitText(decoder.flush());
+        phase = 'reasoning';
+      } else if (id === tk.thinkEndId && (phase === 'reasoning' || phase === 'start')) {
+        emitText(decoder.flush());
+        phase = 'answer';
+      } else if (id === tk.toolCallStartId && phase !== 'reasoning' && phase !== 'tool') {
+        emitText(decoder.flush());
+        phase = 'tool';
+      } else if (id === tk.toolCallEndId && phase === 'tool') {
+        emitText(decoder.flush());
+        closeTool();
+        phase = 'answer';
+      } else {
+        emitText(decoder.push(id));
+      }
+      if (phase === 'reasoning' && id !== tk.thinkStartId) reasoningTokens++;
+    };
+
+    while (finish === null) {
+      for (const e of pending.splice(0)) yield e;
+      if (options.signal?.aborted) {
+        finish = 'abort';
+        break;
+      }
+      // Decide the next token: an inserted </think> (budget or loop steering), or a sampled one.
+      let next: number;
+      if (phase === 'reasoning' && budget !== undefined && reasoningTokens >= budget && tk.thinkEndId !== undefined) {
+        next = tk.thinkEndId;
+      } else {
+        next = sampler.sample(logits, context, generated);
+        if (tk.stopIds.includes(next)) {
+          finish = toolCalls.length > 0 ? 'tool_calls' : 'stop';
+          generated.push(next);
+          break;
+        }
+      }
+      await consume(next);
+      if (finish !== null) break;
+
+      const period = guard.enabled ? detectLoop(generated.slice(loopFrom), guard) : 0;
+      if (period > 0) {
+        if (phase === 'reasoning' && !steered && (options.loop_guard?.onReasoningLoop ?? 'close-thinking') === 'close-thinking' && tk.thinkEndId !== undefined) {
+          steered = true;
+          loopFrom = generated.length + 1;
+          logits = await engine.decode(next);
+          await consume(tk.thinkEndId);
+          next = tk.thinkEndId;
+        } else {
+          finish = 'loop';
+          break;
+        }
+      }
+      if (generated.length >= maxTokens || engine.position + 1 >= engine.contextLength) {
+        finish = 'length';
+        break;
+      }
+      logits = await engine.decode(next);
+    }
+
+    emitText(decoder.flush());
+    if ((phase as Phase) === 'tool') { // (phase changes inside consume(), which TypeScript's narrowing cannot see)
+      const call = { raw: toolText, error: 'tool call not closed' };
+      invalid.push(call);
+      pending.push({ type: 'invalid_tool_call', call });
+    }
+    const tail = stopMatcher.flush();
+    if (tail && finish !== 'stop') {
+      answer += tail;
+      pending.push({ type: 'answer', text: tail });
+    }
+    for (const e of pending.splice(0)) yield e;
+
+    const decodeMs = now() - tDecode;
+    const completion = generated.length;
+    const result: GenerationResult = {
+      finish_reason: finish,
+      reasoning,
+      answer,
+      tool_calls: toolCalls,
+      invalid_tool_calls: invalid,
+      tokens: generated,
+      usage: {
+        prompt_tokens: prompt.length,
+        cached_prompt_tokens: pre.cached,
+        completion_tokens: completion,
+        reasoning_tokens: reasoningTokens,
+        answer_tokens: completion - reasoningTokens,
+        prefill_ms: pre.ms,
+        decode_ms: decodeMs,
+        prefill_tokens_per_s: pre.ms > 0 ? (pre.fed * 1000) / pre.ms : 0,
+        decode_tokens_per_s: decodeMs > 0 ? (completion * 1000) / decodeMs : 0,
+      },
+    };
+    yield { type: 'done', result };
+  }
+}

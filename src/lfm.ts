@@ -1,0 +1,172 @@
+// The API a user touches: load a model, then chat.
+//
+//   const lfm = await loadLfm({ gguf: await fileSource('model.gguf') });
+//   for await (const e of lfm.chat([{ role: 'user', content: 'Hi' }])) { ... }      // typed events
+//   const r = await lfm.chat.completions.create({ messages, tools });               // OpenAI shapes
+//
+// Runtime-agnostic: the model arrives as a ByteSource (GGUF) or a FileSet (HF folder); resolving paths, URLs and
+// hub ids to those is the job of the runtime adapters (src/node/open-model.ts for Node, Deno and Bun).
+// One Lfm holds one engine and one conversation state; calls are served one at a time in call order, and each
+// call reuses the engine state of the previous ones for the prompt prefix they share.
+
+import { readText, type ByteSource, type FileSet } from '../reference/bytes.js';
+import { ggufGet } from '../reference/gguf.js';
+import { loadModel, type ModelInput } from '../reference/load.js';
+import { renderChat } from './chat/template.js';
+import type { ChatMessage, ToolCall, ToolDefinition } from './chat/types.js';
+import { referenceEngine } from './engine/reference-engine.js';
+import type { Engine } from './engine/types.js';
+import { GenerationSession, type GenerationEvent, type GenerationOptions, type GenerationResult } from './generate/generate.js';
+import type { SamplingOptions } from './generate/sampler.js';
+import { createCompletions, type Completions } from './openai.js';
+import { Lfm2Tokenizer } from './tokenizer/tokenizer.js';
+
+/** LFM2.5-1.2B-Thinking model card: temperature 0.05, top_k 50, repetition_penalty 1.05. */
+export const THINKING_DEFAULTS: SamplingOptions = { temperature: 0.05, top_k: 50, repetition_penalty: 1.05 };
+/** LFM2.5-1.2B-Instruct model card: temperature 0.1, top_k 50, top_p 0.1, repetition_penalty 1.05. */
+export const INSTRUCT_DEFAULTS: SamplingOptions = { temperature: 0.1, top_k: 50, top_p: 0.1, repetition_penalty: 1.05 };
+
+export interface LoadLfmOptions {
+  /** 'reference' (the fp32 oracle) until the WASM engine lands. */
+  engine?: 'reference';
+  /** Sampling defaults for every call (merged over the model card's). */
+  sampling?: SamplingOptions;
+  /** How many prompt checkpoints to keep for prefix reuse. Default 4. */
+  maxCheckpoints?: number;
+}
+
+export interface ChatOptions extends Omit<GenerationOptions, 'tools'> {
+  tools?: ToolDefinition[];
+  /** Keep earlier turns' <think> text in the prompt (the template strips it by default). */
+  keep_past_thinking?: boolean;
+}
+
+/** The final result of a chat call: the generation result plus the assistant message to append to the history. */
+export interface ChatResult extends GenerationResult {
+  message: ChatMessage & { role: 'assistant' };
+}
+
+export type ChatEvent = Exclude<GenerationEvent, { type: 'done' }> | { type: 'done'; result: ChatResult };
+
+/** The events of one call; `result()` drains them and resolves to the final result. */
+export interface ChatStream extends AsyncIterable<ChatEvent> {
+  result(): Promise<ChatResult>;
+}
+
+export interface ChatFn {
+  (messages: ChatMessage[], options?: ChatOptions): ChatStream;
+  /** OpenAI-compatible in-process surface. */
+  completions: Completions;
+}
+
+export interface Lfm {
+  readonly name: string;
+  readonly tokenizer: Lfm2Tokenizer;
+  readonly engine: Engine;
+  /** The model's own chat template, or null when it has none (the built-in LFM2.5 formatter is used). */
+  readonly template: string | null;
+  readonly defaults: SamplingOptions;
+  readonly chat: ChatFn;
+  /** The exact prompt text and ids a chat call would feed. */
+  render(messages: ChatMessage[], options?: Pick<ChatOptions, 'tools' | 'keep_past_thinking'>): { text: string; tokens: number[] };
+  /** Forgets the conversation state (checkpoints); the next call reads its prompt from scratch. */
+  reset(): void;
+  dispose(): void;
+}
+
+/** Loads a model and its tokenizer from a GGUF file or an HF folder. */
+export async function loadLfm(input: ModelInput, options: LoadLfmOptions = {}): Promise<Lfm> {
+  let tokenizer: Lfm2Tokenizer;
+  let name: string;
+  let files: FileSet | null = null;
+  const model = await loadModel(input);
+  if (model.gguf) {
+    tokenizer = Lfm2Tokenizer.fromGguf(model.gguf, { embeddingRows: model.dims.V });
+    name = String(ggufGet(model.gguf, 'general.name') ?? (input as { gguf: ByteSource }).gguf.name);
+  } else {
+    files = (input as { hf: FileSet }).hf;
+    const json = await readText(files, 'tokenizer.json');
+    if (json === null) throw new Error(`${files.name}: tokenizer.json is missing (an HF model folder needs it to turn text into tokens)`);
+    const config = (await readText(files, 'tokenizer_config.json')) ?? undefined;
+    const jinja = await readText(files, 'chat_template.jinja');
+    tokenizer = Lfm2Tokenizer.fromJson(json, config, { embeddingRows: model.dims.V, chatTemplate: jinja ?? undefined });
+    name = files.name;
+  }
+  const engine = referenceEngine(model);
+  const defaults = { ...(/instruct/i.test(name) ? INSTRUCT_DEFAULTS : THINKING_DEFAULTS), ...options.sampling };
+  return createLfm(name, engine, tokenizer, tokenizer.chatTemplate ?? null, defaults, options.maxCheckpoints);
+}
+
+/** An Lfm over an engine and tokenizer you already have (tests, other engines). */
+export function createLfm(name: string, engine: Engine, tokenizer: Lfm2Tokenizer, template: string | null, defaults: SamplingOptions, maxCheckpoints = 4): Lfm {
+  const session = new GenerationSession(engine, tokenizer, maxCheckpoints);
+  let queue: Promise<unknown> = Promise.resolve();
+
+  const render: Lfm['render'] = (messages, o = {}) => {
+    const text = renderChat(messages, { template, tools: o.tools, addGenerationPrompt: true, keepPastThinking: o.keep_past_thinking ?? false });
+    return { text, tokens: tokenizer.encodeTemplate(text) };
+  };
+
+  const run = (messages: ChatMessage[], o: ChatOptions = {}): ChatStream => {
+    // Render eagerly, so bad messages fail at the call, not at the first iteration.
+    const { tokens } = render(messages, o);
+    let started = false;
+    let final: ChatResult | null = null;
+    async function* events(): AsyncGenerator<ChatEvent> {
+      if (started) throw new Error('chat: this stream was already consumed (call result() or iterate once)');
+      started = true;
+      // One call at a time on the shared engine: wait for the previous call to finish.
+      let release!: () => void;
+      const mine = new Promise<void>((r) => (release = r));
+      const previous = queue;
+      queue = previous.then(() => mine);
+      await previous;
+      try {
+        const gen: GenerationOptions = { ...defaults, ...o, tools: o.tools };
+        for await (const e of session.generate(tokens, gen)) {
+          if (e.type === 'done') {
+            final = { ...e.result, message: assistantMessage(e.result) };
+            yield { type: 'done', result: final };
+          } else yield e;
+        }
+      } finally {
+        release();
+      }
+    }
+    const it = events();
+    return {
+      [Symbol.asyncIterator]: () => it,
+      async result() {
+        if (!started) for await (const _ of it);
+        if (!final) throw new Error('chat: the stream ended without a result');
+        return final;
+      },
+    };
+  };
+
+  const chat = Object.assign(run, { completions: undefined as unknown as Completions });
+  const lfm: Lfm = {
+    name,
+    tokenizer,
+    engine,
+    template,
+    defaults,
+    chat,
+    render,
+    reset: () => session.reset(),
+    dispose: () => engine.dispose(),
+  };
+  chat.completions = createCompletions(lfm);
+  return lfm;
+}
+
+/** The assistant message for the history (OpenAI shape; the reasoning kept apart, as the template expects). */
+function assistantMessage(r: GenerationResult): ChatMessage & { role: 'assistant' } {
+  const tool_calls: ToolCall[] = r.tool_calls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: JSON.stringify(c.arguments) } }));
+  return {
+    role: 'assistant',
+    content: r.answer,
+    ...(r.reasoning ? { reasoning_content: r.reasoning } : {}),
+    ...(tool_calls.length ? { tool_calls } : {}),
+  };
+}
