@@ -9,7 +9,7 @@ import { ggmlTypeName } from './ggml-type.js';
 import { ggufGet, readGguf, readGgufTensorF32, type GgufFile } from './gguf.js';
 import type { Lfm2Weights } from './model.js';
 import { openHfFolder } from './safetensors.js';
-import { loadWeights, type TensorSource } from './weights.js';
+import { loadWeights, type LoadProgress, type TensorSource } from './weights.js';
 
 export type ModelInput = { gguf: ByteSource } | { hf: FileSet };
 
@@ -81,10 +81,10 @@ export interface LoadedModel {
 }
 
 /** Opens a model and reads every weight as f32 (the oracle's form). The byte source is closed afterwards. */
-export async function loadModel(input: ModelInput): Promise<LoadedModel> {
+export async function loadModel(input: ModelInput, opts: { onProgress?: LoadProgress } = {}): Promise<LoadedModel> {
   const m = await openModel(input);
   try {
-    const weights = await loadWeights(m.tensors, m.config);
+    const weights = await loadWeights(m.tensors, m.config, opts.onProgress);
     return { format: m.format, config: m.config, dims: deriveDims(m.config), weights, gguf: m.gguf };
   } finally {
     await m.close();

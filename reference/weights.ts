@@ -22,6 +22,9 @@ export interface TensorSource {
   readF32(name: string): Promise<Float32Array>;
 }
 
+/** Called after each tensor is read: `loaded` of `total` tensors. */
+export type LoadProgress = (p: { tensor: string; loaded: number; total: number }) => void;
+
 const sameShape = (a: number[], b: number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
 /** The stored name of a table entry in this source (GGUF aliases included), or undefined when absent. */
@@ -49,9 +52,10 @@ function checkShape(src: TensorSource, name: string, want: number[], d: Lfm2Dims
  * Reads every weight as f32 and checks names and shapes against the config. Throws TensorError naming the
  * file and tensor for a missing, misshapen or unexpected tensor.
  */
-export async function loadWeights(src: TensorSource, config: Lfm2Config): Promise<Lfm2Weights> {
+export async function loadWeights(src: TensorSource, config: Lfm2Config, onProgress?: LoadProgress): Promise<Lfm2Weights> {
   const d = deriveDims(config);
   const used = new Set<string>();
+  const total = src.names().length;
   const need = async (e: TensorNameEntry, layer: number | null): Promise<Float32Array> => {
     const name = findName(src, e, layer);
     const shown = src.naming === 'hf' ? (layer === null ? e.hf : `model.layers.${layer}.${e.hf}`) : layer === null ? e.gguf : `blk.${layer}.${e.gguf}`;
@@ -63,6 +67,7 @@ export async function loadWeights(src: TensorSource, config: Lfm2Config): Promis
     checkShape(src, name, want, d);
     used.add(name);
     const data = await src.readF32(name);
+    onProgress?.({ tensor: name, loaded: used.size, total });
     if (data.length !== want.reduce((a, b) => a * b, 1)) throw new TensorError(src.name, name, `read ${data.length} values, expected ${want.join('x')}`);
     return data;
   };

@@ -12,6 +12,7 @@
 import { readText, type ByteSource, type FileSet } from '../reference/bytes.js';
 import { ggufGet } from '../reference/gguf.js';
 import { loadModel, type ModelInput } from '../reference/load.js';
+import type { LoadProgress } from '../reference/weights.js';
 import { renderChat } from './chat/template.js';
 import type { ChatMessage, ToolCall, ToolDefinition } from './chat/types.js';
 import { referenceEngine } from './engine/reference-engine.js';
@@ -33,6 +34,8 @@ export interface LoadLfmOptions {
   sampling?: SamplingOptions;
   /** How many prompt checkpoints to keep for prefix reuse. Default 4. */
   maxCheckpoints?: number;
+  /** Called as weights are read (one call per tensor). */
+  onLoadProgress?: LoadProgress;
 }
 
 export interface ChatOptions extends Omit<GenerationOptions, 'tools'> {
@@ -79,7 +82,7 @@ export async function loadLfm(input: ModelInput, options: LoadLfmOptions = {}): 
   let tokenizer: Lfm2Tokenizer;
   let name: string;
   let files: FileSet | null = null;
-  const model = await loadModel(input);
+  const model = await loadModel(input, { onProgress: options.onLoadProgress });
   if (model.gguf) {
     tokenizer = Lfm2Tokenizer.fromGguf(model.gguf, { embeddingRows: model.dims.V });
     name = String(ggufGet(model.gguf, 'general.name') ?? (input as { gguf: ByteSource }).gguf.name);

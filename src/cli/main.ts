@@ -25,8 +25,10 @@ import { mkdir, mkdtemp, open, readFile, rename, rm, stat, unlink, type FileHand
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { shapeSequences, SYNTH_SHAPES } from '../synth/shapes.js';
+import { cmdChat, cmdRun, RUN_OPTIONS_HELP } from './chat-commands.js';
+import { parseFlags, required, RunError, UsageError, type Flags, type FlagSpec } from './flags.js';
+import { DEFAULT_MODEL } from '../sources/spec.js';
 import { LfmError } from '../../reference/errors.js';
 import { ggmlTypeName } from '../../reference/ggml-type.js';
 import { ggufGet } from '../../reference/gguf.js';
@@ -45,16 +47,6 @@ export interface CliIo {
 export const EXIT_OK = 0;
 export const EXIT_RUNTIME = 1;
 export const EXIT_USAGE = 2;
-
-/** The command line is wrong: exit 2. */
-class UsageError extends Error {
-  constructor(readonly command: string | null, message: string) {
-    super(message);
-  }
-}
-
-/** Something failed while running, with a message already fit for the user: exit 1. */
-class RunError extends Error {}
 
 // ---------------------------------------------------------------------------------------------------------------
 // The synth shapes (src/synth/shapes.ts): the golden test shapes, the K-quant shape, the full LFM2.5-1.2B shape
@@ -79,6 +71,8 @@ const USAGE_TOP = `lfm: LFM2 / LFM2.5 models in pure TypeScript
 usage: lfm <command> [flags]
 
 commands:
+  run      answer one prompt, streaming the reasoning (dimmed) and the answer
+  chat     talk with the model, turn after turn (/reset clears, Ctrl-C stops an answer)
   logits   run a model over token ids and write the logits of every position (float32)
   synth    write a seeded random model (GGUF or HF folder) of a test shape or the full LFM2.5-1.2B shape
   demo     synthesize a tiny model, run it, show the next-token guesses: no download needed
@@ -91,6 +85,20 @@ exit codes: 0 ok, 1 runtime error, 2 bad command line
 `;
 
 const USAGE: Record<string, string> = {
+  run: `usage: lfm run "<prompt>" [flags]
+
+Answers one prompt. With no --model it uses ${DEFAULT_MODEL} from the Hugging Face hub (downloaded once
+into the cache; HF_ENDPOINT and HF_TOKEN are honoured).
+
+${RUN_OPTIONS_HELP}
+`,
+  chat: `usage: lfm chat [flags]
+
+An interactive conversation. Each turn reuses the model state of the previous ones. Commands: /reset clears the
+conversation, /exit quits. Ctrl-C stops the answer being written; Ctrl-C at the prompt twice quits.
+
+${RUN_OPTIONS_HELP.split('\n').filter((l) => !l.includes('--json')).join('\n')}
+`,
   logits: `usage: lfm logits --model <file.gguf | hf-folder> --tokens <ids> --out <file> [--engine reference]
 
 Runs the model once over all tokens and writes little-endian float32 logits, T rows x V columns
@@ -118,44 +126,6 @@ prints the load time, prefill speed and the top-5 next tokens, and cleans up. Th
 point is to see the pipeline work end to end on a machine with no model.
 `,
 };
-
-// ---------------------------------------------------------------------------------------------------------------
-// Flags: node:util parseArgs in its lenient mode, checked here so every mistake gets a one-line message.
-
-type FlagSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
-type Flags = Record<string, string | boolean | undefined>;
-
-function parseFlags(command: string, argv: string[], spec: FlagSpec): Flags {
-  const options = { ...spec, help: { type: 'boolean' as const, short: 'h' } };
-  const { tokens } = parseArgs({ args: argv, options, strict: false, allowPositionals: true, tokens: true });
-  const flags: Flags = {};
-  for (const tok of tokens) {
-    if (tok.kind === 'positional') throw new UsageError(command, `unexpected argument '${tok.value}'`);
-    if (tok.kind === 'option-terminator') continue;
-    const opt = (options as FlagSpec)[tok.name];
-    if (!opt) throw new UsageError(command, `unknown option '${tok.rawName}'`);
-    if (flags[tok.name] !== undefined) throw new UsageError(command, `option '--${tok.name}' given twice`);
-    if (opt.type === 'boolean') {
-      if (tok.value !== undefined) throw new UsageError(command, `option '--${tok.name}' takes no value`);
-      flags[tok.name] = true;
-    } else {
-      // Lenient parseArgs takes the next word as the value even when it is another flag (`--model --out x`).
-      const v = tok.value;
-      if (v === undefined || (!tok.inlineValue && /^-(-|[a-zA-Z])/.test(v))) {
-        throw new UsageError(command, `option '--${tok.name}' needs a value`);
-      }
-      flags[tok.name] = v;
-    }
-  }
-  return flags;
-}
-
-function required(command: string, flags: Flags, name: string): string {
-  const v = flags[name];
-  if (typeof v !== 'string') throw new UsageError(command, `missing required option '--${name}'`);
-  if (v === '') throw new UsageError(command, `option '--${name}' is empty`);
-  return v;
-}
 
 /** "1,422,8" -> [1, 422, 8]. Whitespace around ids is allowed; empty items, signs, decimals and words are not. */
 export function parseTokenIds(text: string): number[] {
@@ -487,6 +457,14 @@ async function version(): Promise<string> {
 }
 
 const COMMANDS: Record<string, (argv: string[], io: CliIo) => Promise<number>> = {
+  run: async (argv, io) => {
+    const code = await cmdRun(argv, io);
+    return code < 0 ? help(io, 'run') : code;
+  },
+  chat: async (argv, io) => {
+    const code = await cmdChat(argv, io);
+    return code < 0 ? help(io, 'chat') : code;
+  },
   logits: cmdLogits,
   synth: cmdSynth,
   demo: cmdDemo,

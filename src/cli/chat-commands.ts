@@ -1,0 +1,277 @@
+// `lfm run "<prompt>"` and `lfm chat`: the commands a person uses to talk to the model.
+//
+// The model comes from --model (a .gguf file, an HF folder, an http(s) URL, or a hub id such as
+// LiquidAI/LFM2.5-1.2B-Thinking-GGUF:Q4_0; default DEFAULT_MODEL), downloaded into the cache with a progress bar.
+// The answer streams to stdout; the reasoning streams dimmed (hidden with --hide-reasoning); statistics go to
+// stderr. `--json` prints one OpenAI-shaped chat.completion object instead. In `lfm chat`, Ctrl-C stops the
+// answer being written (the conversation goes on); Ctrl-C at an empty prompt, `/exit` or end of input quits.
+
+import { createInterface } from 'node:readline';
+import type { ChatMessage } from '../chat/types.js';
+import type { GenerationEvent } from '../generate/generate.js';
+import { loadLfm, type ChatOptions, type ChatResult, type Lfm } from '../lfm.js';
+import { openModelSource } from '../node/open-model.js';
+import { DEFAULT_MODEL } from '../sources/spec.js';
+import { parseCommand, UsageError, type Flags, type FlagSpec } from './flags.js';
+
+export interface ChatIo {
+  stdout: { write(s: string): unknown; isTTY?: boolean };
+  stderr: { write(s: string): unknown; isTTY?: boolean };
+}
+
+export const RUN_FLAGS: FlagSpec = {
+  model: { type: 'string', short: 'm' },
+  engine: { type: 'string' },
+  system: { type: 'string' },
+  'hide-reasoning': { type: 'boolean' },
+  json: { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
+  temperature: { type: 'string' },
+  'top-k': { type: 'string' },
+  'top-p': { type: 'string' },
+  'min-p': { type: 'string' },
+  'repetition-penalty': { type: 'string' },
+  'presence-penalty': { type: 'string' },
+  'frequency-penalty': { type: 'string' },
+  seed: { type: 'string' },
+  'max-tokens': { type: 'string' },
+  'reasoning-budget': { type: 'string' },
+  stop: { type: 'string' },
+  'no-loop-guard': { type: 'boolean' },
+  'cache-dir': { type: 'string' },
+};
+
+export const RUN_OPTIONS_HELP = `  -m, --model <spec>        .gguf file, HF folder, http(s) URL, or hub id (default ${DEFAULT_MODEL})
+  --system <text>           a system prompt
+  --hide-reasoning          do not show the <think> reasoning (it is still generated)
+  --json                    print one OpenAI chat.completion JSON object instead of streaming text
+  -q, --quiet               no progress bars or statistics on stderr
+  --temperature <t>         sampling temperature, 0 = greedy (model card default 0.05)
+  --top-k <k>               keep the k most likely tokens (default 50)
+  --top-p <p>               keep the smallest set with probability mass p
+  --min-p <p>               keep tokens at least p times as likely as the best
+  --repetition-penalty <r>  HF repetition penalty (default 1.05)
+  --presence-penalty <x>    OpenAI presence penalty
+  --frequency-penalty <x>   OpenAI frequency penalty
+  --seed <n>                seed: the same seed gives the same output
+  --max-tokens <n>          most tokens to generate, reasoning included
+  --reasoning-budget <n>    most reasoning tokens; then the reasoning is closed and the model answers
+  --stop <text>             end the answer at this text
+  --no-loop-guard           do not stop repetition loops
+  --engine <name>           reference (the fp32 oracle; the only engine until the WASM engine lands)
+  --cache-dir <dir>         download cache (default $LFM_CACHE or ~/.cache/lfm.ts)`;
+
+function num(command: string, flags: Flags, name: string, int = false): number | undefined {
+  const v = flags[name];
+  if (v === undefined) return undefined;
+  const x = Number(v);
+  if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(x) || (int && !Number.isInteger(x))) {
+    throw new UsageError(command, `--${name} needs ${int ? 'an integer' : 'a number'}, got '${String(v)}'`);
+  }
+  return x;
+}
+
+/** Generation options from the flags (only those given: the rest come from the model's defaults). */
+export function chatOptionsFromFlags(command: string, flags: Flags): ChatOptions {
+  const o: ChatOptions = {};
+  const set = <K extends keyof ChatOptions>(k: K, v: ChatOptions[K] | undefined) => {
+    if (v !== undefined) o[k] = v;
+  };
+  set('temperature', num(command, flags, 'temperature'));
+  set('top_k', num(command, flags, 'top-k', true));
+  set('top_p', num(command, flags, 'top-p'));
+  set('min_p', num(command, flags, 'min-p'));
+  set('repetition_penalty', num(command, flags, 'repetition-penalty'));
+  set('presence_penalty', num(command, flags, 'presence-penalty'));
+  set('frequency_penalty', num(command, flags, 'frequency-penalty'));
+  set('seed', num(command, flags, 'seed', true));
+  set('max_tokens', num(command, flags, 'max-tokens', true));
+  set('reasoning_budget', num(command, flags, 'reasoning-budget', true));
+  if (typeof flags.stop === 'string') o.stop = flags.stop;
+  if (flags['no-loop-guard']) o.loop_guard = { enabled: false };
+  return o;
+}
+
+/** A one-line progress bar on stderr (only when it is a terminal). */
+function progressBar(io: ChatIo, quiet: boolean) {
+  let last = '';
+  return {
+    update(label: string, loaded: number, total: number | undefined) {
+      if (quiet || !io.stderr.isTTY) return;
+      const frac = total ? Math.min(1, loaded / total) : 0;
+      const width = 30;
+      const bar = total ? '#'.repeat(Math.round(frac * width)).padEnd(width, '.') : '';
+      const line = total ? `${label} [${bar}] ${(frac * 100).toFixed(0)}%` : `${label} ${(loaded / 2 ** 20).toFixed(1)} MiB`;
+      if (line !== last) io.stderr.write(`\r\x1b[2K${line}`);
+      last = line;
+    },
+    done() {
+      if (!quiet && io.stderr.isTTY && last) io.stderr.write('\r\x1b[2K');
+      last = '';
+    },
+  };
+}
+
+/** Resolves --model, downloads if needed, loads weights and tokenizer, with progress. */
+export async function openLfm(command: string, flags: Flags, io: ChatIo): Promise<Lfm> {
+  const engine = flags.engine ?? 'reference';
+  if (engine !== 'reference') throw new UsageError(command, `--engine '${String(engine)}' is not available (reference only; the wasm engine is coming)`);
+  const quiet = flags.quiet === true || flags.json === true;
+  const bar = progressBar(io, quiet);
+  const spec = typeof flags.model === 'string' ? flags.model : DEFAULT_MODEL;
+  const opened = await openModelSource(spec, {
+    cacheDir: typeof flags['cache-dir'] === 'string' ? flags['cache-dir'] : undefined,
+    onProgress: (p) => bar.update(`download ${p.file}`, p.loaded, p.total),
+  });
+  bar.done();
+  const input = opened.kind === 'gguf' ? { gguf: opened.source } : { hf: opened.files };
+  const lfm = await loadLfm(input, { onLoadProgress: (p) => bar.update(`load ${spec}`, p.loaded, p.total) });
+  bar.done();
+  return lfm;
+}
+
+/** Streams one answer's events to the terminal; returns the result. */
+async function streamAnswer(lfm: Lfm, messages: ChatMessage[], options: ChatOptions, io: ChatIo, hideReasoning: boolean): Promise<ChatResult> {
+  const color = io.stdout.isTTY === true;
+  let inReasoning = false;
+  const endReasoning = () => {
+    if (inReasoning) io.stdout.write(color ? '\x1b[22m\n' : '\n</think>\n');
+    inReasoning = false;
+  };
+  let result: ChatResult | null = null;
+  for await (const e of lfm.chat(messages, options) as AsyncIterable<GenerationEvent & { result?: ChatResult }>) {
+    if (e.type === 'reasoning') {
+      if (hideReasoning) continue;
+      if (!inReasoning) io.stdout.write(color ? '\x1b[2m' : '<think>\n');
+      inReasoning = true;
+      io.stdout.write(e.text);
+    } else if (e.type === 'answer') {
+      endReasoning();
+      io.stdout.write(e.text);
+    } else if (e.type === 'tool_call') {
+      endReasoning();
+      io.stdout.write(`\n[tool call ${e.call.id}] ${e.call.name}(${JSON.stringify(e.call.arguments)})\n`);
+    } else if (e.type === 'invalid_tool_call') {
+      endReasoning();
+      io.stderr.write(`\n[invalid tool call] ${e.call.error}\n`);
+    } else if (e.type === 'done') {
+      endReasoning();
+      result = e.result as ChatResult;
+    }
+  }
+  io.stdout.write('\n');
+  return result!;
+}
+
+function stats(r: ChatResult): string {
+  const u = r.usage;
+  return (
+    `${u.completion_tokens} tokens (${u.reasoning_tokens} reasoning) · prompt ${u.prompt_tokens}` +
+    `${u.cached_prompt_tokens ? ` (${u.cached_prompt_tokens} reused)` : ''} · prefill ${u.prefill_tokens_per_s.toFixed(1)} tok/s · ` +
+    `decode ${u.decode_tokens_per_s.toFixed(1)} tok/s · finish: ${r.finish_reason}`
+  );
+}
+
+export async function cmdRun(argv: string[], io: ChatIo): Promise<number> {
+  const { flags, positionals } = parseCommand('run', argv, RUN_FLAGS, 1);
+  if (flags.help) return -1;
+  const prompt = positionals[0];
+  if (prompt === undefined || prompt.trim() === '') throw new UsageError('run', 'missing the prompt: lfm run "<prompt>"');
+  const options = chatOptionsFromFlags('run', flags);
+  const lfm = await openLfm('run', flags, io);
+  try {
+    const messages: ChatMessage[] = [...(typeof flags.system === 'string' ? [{ role: 'system' as const, content: flags.system }] : []), { role: 'user', content: prompt }];
+    if (flags.json) {
+      const r = await lfm.chat.completions.create({ messages, ...options, stream: false });
+      io.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+      return 0;
+    }
+    const r = await streamAnswer(lfm, messages, options, io, flags['hide-reasoning'] === true);
+    if (!flags.quiet) io.stderr.write(`${stats(r)}\n`);
+    return 0;
+  } finally {
+    lfm.dispose();
+  }
+}
+
+/** Where `lfm chat` reads lines and learns about Ctrl-C; tests pass their own. */
+export interface ChatInput {
+  lines: AsyncIterable<string>;
+  /** Registers the Ctrl-C handler; returns a function that unregisters it. */
+  onInterrupt(handler: () => void): () => void;
+}
+
+export async function chatLoop(lfm: Lfm, input: ChatInput, io: ChatIo, options: ChatOptions, hideReasoning: boolean, system?: string): Promise<number> {
+  const start: ChatMessage[] = system ? [{ role: 'system', content: system }] : [];
+  let history: ChatMessage[] = [...start];
+  let current: AbortController | null = null;
+  let interruptsAtPrompt = 0;
+  const off = input.onInterrupt(() => {
+    if (current) {
+      current.abort(); // stop this answer; the conversation goes on
+    } else if (++interruptsAtPrompt >= 2) {
+      process.exit(130);
+    } else {
+      io.stderr.write('\n(press Ctrl-C again or type /exit to quit)\n');
+    }
+  });
+  try {
+    io.stdout.write('> ');
+    for await (const raw of input.lines) {
+      const line = raw.trim();
+      interruptsAtPrompt = 0;
+      if (line === '/exit' || line === '/quit') break;
+      if (line === '/reset') {
+        history = [...start];
+        lfm.reset();
+        io.stdout.write('(conversation cleared)\n> ');
+        continue;
+      }
+      if (line === '') {
+        io.stdout.write('> ');
+        continue;
+      }
+      history.push({ role: 'user', content: line });
+      current = new AbortController();
+      const r = await streamAnswer(lfm, history, { ...options, signal: current.signal }, io, hideReasoning);
+      current = null;
+      if (r.finish_reason === 'abort') io.stderr.write('(stopped)\n');
+      history.push(r.message);
+      io.stderr.write(`${stats(r)}\n`);
+      io.stdout.write('> ');
+    }
+    io.stdout.write('\n');
+    return 0;
+  } finally {
+    off();
+  }
+}
+
+export async function cmdChat(argv: string[], io: ChatIo): Promise<number> {
+  const { flags } = parseCommand('chat', argv, RUN_FLAGS, 0);
+  if (flags.help) return -1;
+  if (flags.json) throw new UsageError('chat', '--json is for `lfm run`');
+  const options = chatOptionsFromFlags('chat', flags);
+  const lfm = await openLfm('chat', flags, io);
+  const rl = createInterface({ input: process.stdin, terminal: false });
+  try {
+    return await chatLoop(
+      lfm,
+      {
+        lines: rl,
+        onInterrupt(handler) {
+          process.on('SIGINT', handler);
+          return () => process.off('SIGINT', handler);
+        },
+      },
+      io,
+      options,
+      flags['hide-reasoning'] === true,
+      typeof flags.system === 'string' ? flags.system : undefined,
+    );
+  } finally {
+    rl.close();
+    lfm.dispose();
+  }
+}
+
