@@ -1,0 +1,21 @@
+// lfm.ts: the runtime-agnostic API (Node, Deno, Bun, browsers, edge). Node-only helpers are in 'lfm.ts/node'.
+export { loadLfm, createLfm, THINKING_DEFAULTS, INSTRUCT_DEFAULTS } from './lfm.js';
+export type { Lfm, LoadLfmOptions, ChatOptions, ChatResult, ChatEvent, ChatStream, ChatFn } from './lfm.js';
+export { toSSE, SSE_DONE } from './openai.js';
+export type { ChatCompletion, ChatCompletionChunk, ChatCompletionCreateParams, Completions, CompletionUsage } from './openai.js';
+export type { ChatMessage, ChatRole, ContentPart, ToolCall, ToolDefinition, FunctionDefinition } from './chat/types.js';
+export { renderChat, normalizeMessagesForLfm, ChatTemplateError } from './chat/template.js';
+export { parseToolCalls, extractToolCalls, formatToolCall, formatToolCalls, validateToolCall } from './chat/tool-calls.js';
+export type { ParsedToolCall, ToolSpec } from './chat/tool-calls.js';
+export { Lfm2Tokenizer } from './tokenizer/tokenizer.js';
+export { GenerationSession } from './generate/generate.js';
+export type { GenerationEvent, GenerationOptions, GenerationResult, GenerationUsage, FinishReason } from './generate/generate.js';
+export { Sampler, type SamplingOptions } from './generate/sampler.js';
+export { detectLoop, type LoopGuardOptions } from './generate/loop-guard.js';
+export type { Engine, EngineSnapshot, EngineInfo } from './engine/types.js';
+export { referenceEngine } from './engine/reference-engine.js';
+export { parseModelSpec, DEFAULT_MODEL, type ModelSpec } from './sources/spec.js';
+export * from './sources/errors.js';
+export { bytesSource, blobSource, memoryFileSet, type ByteSource, type FileSet } from '../reference/bytes.js';
+export type { ModelInput } from '../reference/load.js';
+export { LfmError, FormatError, TensorError, ConfigError, InputError } from '../reference/errors.js';

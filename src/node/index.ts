@@ -1,0 +1,4 @@
+// lfm.ts/node: adapters for runtimes with a file system (Node, Deno, Bun).
+export { openModelSource, hfToken, type OpenModelSourceOptions, type OpenedModelSource } from './open-model.js';
+export { fileSource, directoryFileSet } from './files.js';
+export { defaultCacheDir, nodeCacheStore } from './cache.js';
