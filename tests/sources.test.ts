@@ -11,6 +11,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { concatParts } from '../reference/gguf.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -341,8 +342,8 @@ afterAll(async () => {
 
 // The test models: a tiny GGUF (Q8_0) and the same model as an HF folder, plus a sharded copy.
 const MODEL = synthModel(TINY_SHAPES[1]);
-const GGUF = concat(synthGguf(MODEL, 'Q8_0'));
-const GGUF_Q4 = concat(synthGguf(MODEL, 'Q4_0'));
+const GGUF = concatParts(synthGguf(MODEL, 'Q8_0'));
+const GGUF_Q4 = concatParts(synthGguf(MODEL, 'Q4_0'));
 const HF = synthHfFolder(MODEL);
 const TOKENIZER_JSON = JSON.stringify({ version: '1.0', model: { type: 'BPE', vocab: {}, merges: [] } });
 const GGUF_REPO = 'LiquidAI/Tiny-GGUF';
@@ -351,15 +352,6 @@ const SHARDED_REPO = 'LiquidAI/Tiny-Sharded';
 const Q8_FILE = 'Tiny-Q8_0.gguf';
 const Q4_FILE = 'Tiny-Q4_0.gguf';
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 addRepo(GGUF_REPO, { [Q8_FILE]: GGUF, [Q4_FILE]: GGUF_Q4, 'mmproj-Tiny-F16.gguf': new Uint8Array(10), 'README.md': '# tiny\n' });
 addRepo(HF_REPO, { ...HF, 'tokenizer.json': TOKENIZER_JSON, 'tokenizer_config.json': '{"bos_token":"<|startoftext|>"}', 'chat_template.jinja': '{{ messages }}', 'README.md': 'x', 'onnx/model.onnx': new Uint8Array(5) });
@@ -646,7 +638,7 @@ describe('downloads: resume, restart, verification', () => {
   });
 
   for (const [label, bad, check] of [
-    ['wrong size (longer than listed)', () => concat([GGUF, new Uint8Array(10)]), 'size'],
+    ['wrong size (longer than listed)', () => concatParts([GGUF, new Uint8Array(10)]), 'size'],
     ['wrong size (shorter than listed)', () => GGUF.subarray(0, GGUF.length - 10), 'size'],
     ['wrong bytes (hash mismatch)', () => {
       const b = GGUF.slice();

@@ -10,14 +10,7 @@
 //
 // Used to check that the JSON-built and the GGUF-built tokenizers agree (tests/tokenizer.test.ts).
 
-import {
-  addedTokenJson,
-  bosPostProcessorJson,
-  lfm2DecoderJson,
-  lfm2PreTokenizerJson,
-  splitGgufMerge,
-  type AddedTokenJson,
-} from '../tokenizer/hf-json.js';
+import { addedTokenJson, lfm2TokenizerJson, splitGgufMerge, type AddedTokenJson } from '../tokenizer/hf-json.js';
 import { TokenType, type Vocab } from './vocab.js';
 
 function addedTokens(v: Vocab): AddedTokenJson[] {
@@ -36,32 +29,12 @@ export function vocabToTokenizerJson(v: Vocab): object {
   v.tokens.forEach((t, id) => {
     if (v.tokenTypes[id] !== TokenType.UNUSED) vocab[t] = id;
   });
-  return {
-    version: '1.0',
-    truncation: null,
-    padding: null,
-    added_tokens: addedTokens(v),
-    normalizer: null,
-    pre_tokenizer: lfm2PreTokenizerJson(),
-    post_processor: bosPostProcessorJson(v.tokens[v.bos], v.bos),
-    decoder: lfm2DecoderJson(),
-    model: {
-      type: 'BPE',
-      dropout: null,
-      unk_token: null,
-      continuing_subword_prefix: null,
-      end_of_word_suffix: null,
-      fuse_unk: false,
-      byte_fallback: false,
-      ignore_merges: false,
-      vocab,
-      merges: v.merges.map((m) => {
-        const pair = splitGgufMerge(m);
-        if (!pair) throw new RangeError(`merge ${JSON.stringify(m)} is not "left right"`);
-        return pair;
-      }),
-    },
-  };
+  const merges = v.merges.map((m) => {
+    const pair = splitGgufMerge(m);
+    if (!pair) throw new RangeError(`merge ${JSON.stringify(m)} is not "left right"`);
+    return pair;
+  });
+  return lfm2TokenizerJson({ vocab, merges, added: addedTokens(v), bos: v.tokens[v.bos], bosId: v.bos });
 }
 
 /** The tokenizer_config.json object for `v`, with the keys LiquidAI's has (bos/eos/pad, added_tokens_decoder). */

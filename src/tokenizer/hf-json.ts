@@ -170,14 +170,29 @@ export function ggufToTokenizerJson(d: GgufTokenizerData, ignoreMerges = false):
     if (t === TokenType.CONTROL || t === TokenType.UNKNOWN) added.push(addedTokenJson(i, d.tokens[i], true));
     else if (t === TokenType.USER_DEFINED) added.push(addedTokenJson(i, d.tokens[i], false));
   }
+  return lfm2TokenizerJson({ vocab, merges: d.merges, added, bos: d.tokens[d.bosId], bosId: d.bosId, ignoreMerges });
+}
+
+/**
+ * A tokenizer.json object with LiquidAI's LFM2 layout (SOURCE.md): no normalizer, the LFM2 Split + ByteLevel
+ * pre-tokenizer, a BOS-prepending post-processor, the ByteLevel decoder, and a BPE model without unk token.
+ */
+export function lfm2TokenizerJson(t: {
+  vocab: Record<string, number>;
+  merges: readonly (string | readonly [string, string])[];
+  added: AddedTokenJson[];
+  bos: string;
+  bosId: number;
+  ignoreMerges?: boolean;
+}): object {
   return {
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: added,
+    added_tokens: t.added,
     normalizer: null,
     pre_tokenizer: lfm2PreTokenizerJson(),
-    post_processor: bosPostProcessorJson(d.tokens[d.bosId], d.bosId),
+    post_processor: bosPostProcessorJson(t.bos, t.bosId),
     decoder: lfm2DecoderJson(),
     model: {
       type: 'BPE',
@@ -187,9 +202,9 @@ export function ggufToTokenizerJson(d: GgufTokenizerData, ignoreMerges = false):
       end_of_word_suffix: null,
       fuse_unk: false,
       byte_fallback: false,
-      ignore_merges: ignoreMerges,
-      vocab,
-      merges: d.merges,
+      ignore_merges: t.ignoreMerges ?? false,
+      vocab: t.vocab,
+      merges: t.merges,
     },
   };
 }
