@@ -13,7 +13,7 @@ import { readText, type ByteSource, type FileSet } from '../reference/bytes.js';
 import { ggufGet } from '../reference/gguf.js';
 import { loadModel, type ModelInput } from '../reference/load.js';
 import type { LoadProgress } from '../reference/weights.js';
-import { renderChat } from './chat/template.js';
+import { encodeChat } from './chat/encode-chat.js';
 import type { ChatMessage, ToolCall, ToolDefinition } from './chat/types.js';
 import { referenceEngine } from './engine/reference-engine.js';
 import type { Engine } from './engine/types.js';
@@ -105,10 +105,9 @@ export function createLfm(name: string, engine: Engine, tokenizer: Lfm2Tokenizer
   const session = new GenerationSession(engine, tokenizer, maxCheckpoints);
   let queue: Promise<unknown> = Promise.resolve();
 
-  const render: Lfm['render'] = (messages, o = {}) => {
-    const text = renderChat(messages, { template, tools: o.tools, addGenerationPrompt: true, keepPastThinking: o.keep_past_thinking ?? false });
-    return { text, tokens: tokenizer.encodeTemplate(text) };
-  };
+  // Special tokens count only where the template wrote them, never in user-supplied text (src/chat/encode-chat.ts).
+  const render: Lfm['render'] = (messages, o = {}) =>
+    encodeChat(tokenizer, messages, { template, tools: o.tools, addGenerationPrompt: true, keepPastThinking: o.keep_past_thinking ?? false });
 
   const run = (messages: ChatMessage[], o: ChatOptions = {}): ChatStream => {
     // Render eagerly, so bad messages fail at the call, not at the first iteration.
