@@ -275,3 +275,36 @@ export async function cmdChat(argv: string[], io: ChatIo): Promise<number> {
   }
 }
 
+
+export const SERVE_FLAGS: FlagSpec = {
+  model: { type: 'string', short: 'm' },
+  engine: { type: 'string' },
+  host: { type: 'string' },
+  port: { type: 'string', short: 'p' },
+  quiet: { type: 'boolean', short: 'q' },
+  'cache-dir': { type: 'string' },
+};
+
+/** `lfm serve`: an OpenAI-compatible HTTP server until Ctrl-C. */
+export async function cmdServe(argv: string[], io: ChatIo): Promise<number> {
+  const { flags } = parseCommand('serve', argv, SERVE_FLAGS, 0);
+  if (flags.help) return -1;
+  const port = num('serve', flags, 'port', true) ?? 8080;
+  if (port < 0 || port > 65535) throw new UsageError('serve', `--port must be 0..65535, got ${port}`);
+  const host = typeof flags.host === 'string' ? flags.host : '127.0.0.1';
+  const lfm = await openLfm('serve', flags, io);
+  const { createLfmServer } = await import('../node/server.js');
+  const server = createLfmServer(lfm, {
+    onRequest: flags.quiet ? undefined : (r) => io.stderr.write(`${r.method} ${r.path} ${r.status} ${r.ms} ms\n`),
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, resolve);
+  });
+  const addr = server.address() as { port: number };
+  io.stderr.write(`serving ${lfm.name} at http://${host}:${addr.port}/v1 (POST /v1/chat/completions, GET /v1/models); Ctrl-C stops\n`);
+  await new Promise<void>((resolve) => process.once('SIGINT', resolve));
+  await new Promise((r) => server.close(r));
+  lfm.dispose();
+  return 0;
+}

@@ -16,8 +16,8 @@
 // a failure never leaves a partial logits file or model behind (it removes the temp file; a killed process may
 // leave a `.<name>.<pid>.<hex>.tmp`, never a truncated file under the real name).
 //
-// What it deliberately is not (yet): a chat or generate command (needs the tokenizer and the engine) or the wasm
-// engine (`--engine wasm` says it is coming). Only src/cli/ and src/node/ touch node: modules.
+// What it deliberately is not (yet): a chat or generate command (needs the tokenizer and the engine).
+// `--engine wasm` runs the WASM SIMD engine (src/engine/wasm-engine.ts). Only src/cli/ and src/node/ touch node: modules.
 
 import { randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
@@ -26,7 +26,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { shapeSequences, SYNTH_SHAPES } from '../synth/shapes.js';
-import { cmdChat, cmdRun, RUN_OPTIONS_HELP } from './chat-commands.js';
+import { cmdChat, cmdRun, cmdServe, RUN_OPTIONS_HELP } from './chat-commands.js';
 import { parseFlags, required, RunError, UsageError, type Flags, type FlagSpec } from './flags.js';
 import { DEFAULT_MODEL } from '../sources/spec.js';
 import { LfmError } from '../../reference/errors.js';
@@ -34,6 +34,7 @@ import { ggmlTypeName } from '../../reference/ggml-type.js';
 import { ggufGet } from '../../reference/gguf.js';
 import { loadModel, type LoadedModel } from '../../reference/load.js';
 import { forward, newState } from '../../reference/model.js';
+import { createWasmEngine } from '../engine/wasm-engine.js';
 import { directoryFileSet, fileSource } from '../node/files.js';
 import { synthGguf, synthHfFolder, synthModel, type SynthFileType, type SynthSpec } from '../synth/random-model.js';
 
@@ -73,6 +74,7 @@ usage: lfm <command> [flags]
 commands:
   run      answer one prompt, streaming the reasoning (dimmed) and the answer
   chat     talk with the model, turn after turn (/reset clears, Ctrl-C stops an answer)
+  serve    an OpenAI-compatible HTTP server (POST /v1/chat/completions, streaming or not)
   logits   run a model over token ids and write the logits of every position (float32)
   synth    write a seeded random model (GGUF or HF folder) of a test shape or the full LFM2.5-1.2B shape
   demo     synthesize a tiny model, run it, show the next-token guesses: no download needed
@@ -92,6 +94,19 @@ into the cache; HF_ENDPOINT and HF_TOKEN are honoured).
 
 ${RUN_OPTIONS_HELP}
 `,
+  serve: `usage: lfm serve [--model <spec>] [--host 127.0.0.1] [--port 8080] [-q]
+
+Serves the model over HTTP with OpenAI's Chat Completions API: POST /v1/chat/completions (JSON, or server-sent
+events with "stream": true), GET /v1/models, GET /health. Requests are served one at a time; a client that
+disconnects stops its generation. Request bodies take the options of 'lfm run' by their API names (temperature,
+top_k, top_p, min_p, repetition_penalty, seed, max_tokens, stop, reasoning_budget, tools, ...).
+
+  -m, --model <spec>   as for 'lfm run' (default ${DEFAULT_MODEL})
+  --host <addr>        interface to listen on (default 127.0.0.1)
+  -p, --port <n>       port (default 8080; 0 picks a free one)
+  -q, --quiet          no request log
+  --cache-dir <dir>    download cache
+`,
   chat: `usage: lfm chat [flags]
 
 An interactive conversation. Each turn reuses the model state of the previous ones. Commands: /reset clears the
@@ -107,7 +122,7 @@ Runs the model once over all tokens and writes little-endian float32 logits, T r
   --model <path>    a GGUF file, or an HF folder (config.json + model.safetensors or shards)
   --tokens <ids>    comma-separated token ids, e.g. 1,422,8
   --out <file>      where to write the logits (written atomically: no partial file on failure)
-  --engine <name>   reference (the fp32 oracle, default); wasm is coming
+  --engine <name>   reference (the fp32 oracle, default) or wasm (the WASM SIMD engine)
 `,
   synth: `usage: lfm synth --shape <name> --type <type> --out <path> [--seed N] [--hf]
 
@@ -318,21 +333,48 @@ async function cmdLogits(argv: string[], io: CliIo): Promise<number> {
   if (typeof tokenText !== 'string') throw new UsageError('logits', `missing required option '--tokens'`);
   const tokens = parseTokenIds(tokenText);
   const outPath = required('logits', flags, 'out');
-  checkEngine(flags.engine);
+  const engine = checkEngine(flags.engine);
 
-  const r = await runLogits(modelPath, tokens, outPath);
+  const r = engine === 'wasm' ? await runLogitsWasm(modelPath, tokens, outPath) : await runLogits(modelPath, tokens, outPath);
   const T = tokens.length;
+  const V = r.logits.length / T;
   io.stderr.write(
-    `logits: ${modelPath} (${r.format}) T=${T} V=${r.model.dims.V} load ${seconds(r.loadMs)} forward ${seconds(r.forwardMs)}` +
-      ` -> ${outPath} (${r.outBytes} bytes, float32 ${T}x${r.model.dims.V})\n`,
+    `logits: ${modelPath} (${r.format}) T=${T} V=${V} load ${seconds(r.loadMs)} forward ${seconds(r.forwardMs)}` +
+      ` -> ${outPath} (${r.outBytes} bytes, float32 ${T}x${V})\n`,
   );
   return EXIT_OK;
 }
 
-function checkEngine(engine: string | boolean | undefined): void {
-  if (engine === undefined || engine === 'reference') return;
-  if (engine === 'wasm') throw new UsageError('logits', `--engine wasm is coming but not built yet; use --engine reference (the default)`);
-  throw new UsageError('logits', `unknown engine '${String(engine)}': the engines are 'reference' (and 'wasm', coming)`);
+function checkEngine(engine: string | boolean | undefined): 'reference' | 'wasm' {
+  if (engine === undefined || engine === 'reference') return 'reference';
+  if (engine === 'wasm') return 'wasm';
+  throw new UsageError('logits', `unknown engine '${String(engine)}': the engines are 'reference' and 'wasm'`);
+}
+
+/** `lfm logits --engine wasm`: the same output through the WASM engine (Q4_0/Q8_0 native, other types -> Q8_0). */
+async function runLogitsWasm(modelPath: string, tokens: number[], outPath: string): Promise<Omit<LogitsResult, 'model'> & { V: number }> {
+  let r!: Omit<LogitsResult, 'model' | 'outBytes'> & { V: number };
+  const outBytes = await writeAtomic(outPath, async (out) => {
+    const t0 = performance.now();
+    const st = await stat(modelPath).catch((e: unknown) => {
+      throw new RunError(`model '${modelPath}': ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : fsReason(e)}`);
+    });
+    const input = st.isDirectory() ? { hf: directoryFileSet(modelPath) } : { gguf: await fileSource(modelPath) };
+    const engine = await createWasmEngine(input);
+    const loadMs = performance.now() - t0;
+    const V = engine.vocabSize;
+    tokens.forEach((id, i) => {
+      if (id >= V) throw new RunError(`token id ${id} (item ${i + 1} of --tokens) is not in the model's vocabulary: V = ${V}, valid ids 0..${V - 1}`);
+    });
+    const t1 = performance.now();
+    const logits = engine.forward(tokens, { allLogits: true }); // (T, V)
+    const forwardMs = performance.now() - t1;
+    engine.dispose();
+    await out.write(float32le(logits));
+    const layouts = [...new Set(engine.weightLayouts.values())].join(', ');
+    r = { format: `${st.isDirectory() ? 'hf' : 'gguf'}, wasm ${engine.build} (${layouts})`, tokens, logits, loadMs, forwardMs, V };
+  });
+  return { ...r, outBytes };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -464,6 +506,10 @@ const COMMANDS: Record<string, (argv: string[], io: CliIo) => Promise<number>> =
   chat: async (argv, io) => {
     const code = await cmdChat(argv, io);
     return code < 0 ? help(io, 'chat') : code;
+  },
+  serve: async (argv, io) => {
+    const code = await cmdServe(argv, io);
+    return code < 0 ? help(io, 'serve') : code;
   },
   logits: cmdLogits,
   synth: cmdSynth,

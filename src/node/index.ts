@@ -2,3 +2,4 @@
 export { openModelSource, hfToken, type OpenModelSourceOptions, type OpenedModelSource } from './open-model.js';
 export { fileSource, directoryFileSet } from './files.js';
 export { defaultCacheDir, nodeCacheStore } from './cache.js';
+export { createLfmServer, type ServeOptions } from './server.js';
