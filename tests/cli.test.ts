@@ -127,7 +127,7 @@ describe('lfm logits', () => {
     ['decimal', ['logits', ...ok, '--tokens', '1.5'], EXIT_USAGE, "'1.5' (item 1) is not a token id"],
     ['exponent', ['logits', ...ok, '--tokens', '1e3'], EXIT_USAGE, "'1e3' (item 1) is not a token id"],
     ['huge', ['logits', ...ok, '--tokens', '99999999999999999999'], EXIT_USAGE, 'is too large'],
-    ['engine wasm', ['logits', ...ok, '--tokens', '1', '--engine', 'wasm'], EXIT_USAGE, 'wasm is coming'],
+    ['engine wasm, token id = V', ['logits', ...ok, '--tokens', `1,${V}`, '--engine', 'wasm'], EXIT_RUNTIME, `token id ${V} (item 2 of --tokens) is not in the model's vocabulary: V = ${V}`],
     ['engine other', ['logits', ...ok, '--tokens', '1', '--engine', 'cuda'], EXIT_USAGE, "unknown engine 'cuda'"],
     ['token id = V', ['logits', ...ok, '--tokens', `1,${V}`], EXIT_RUNTIME, `token id ${V} (item 2 of --tokens) is not in the model's vocabulary: V = ${V}`],
     ['model missing', ['logits', '--model', join(dir, 'nope.gguf'), '--out', out, '--tokens', '1'], EXIT_RUNTIME, 'nope.gguf\': does not exist'],

@@ -1,0 +1,194 @@
+// The LFM2 forward step inside WASM: one call runs T tokens (a prefill chunk or one decode step) through every
+// layer and writes the logits. Mirrors reference/model.ts section by section, with the same local names and the
+// same tap points; the host (src/engine/wasm-engine.ts) calls forward() once per step, never once per op.
+//
+// Shape legend (spec §2): T new tokens, D hidden, H query heads, K kv heads, hd head dim, F FFN width,
+// V vocab, Lc conv kernel length. Matrices are (out, in); activations are (T, width) row-major f32.
+//
+// Memory: this module allocates nothing. The host owns one bump allocator over the (imported) memory, places the
+// weights, caches and scratch buffers, and describes them in a table of i32 words (the "model descriptor") whose
+// address is passed to forward(). Word offsets are below; the host writes the same offsets
+// (src/engine/wasm-layout.ts).
+
+import { QK, ACT_BLOCK_BYTES, quantizeActRows, dequantRowX4 } from './quant';
+import { gemmF32, gemmQ4_0, gemmQ8_0, matvecQ4_0, matvecQ8_0 } from './matmul';
+import { attention, rmsnorm, rope, shortConv, siluMul } from './ops';
+
+// @ts-ignore: decorator
+@external("env", "tap")
+declare function tapHost(id: i32, ptr: usize, rows: i32, cols: i32): void;
+
+// --- descriptor words (keep in sync with src/engine/wasm-layout.ts)
+const M_D = 0, M_H = 1, M_K = 2, M_HD = 3, M_F = 4, M_V = 5, M_LC = 6, M_NLAYERS = 7, M_EPS = 8;
+const M_POS = 10;
+const M_EMBED = 12, M_EMBED_T = 13, M_HEAD = 14, M_HEAD_T = 15, M_FINAL_NORM = 16, M_ROPE = 17, M_TAPS = 18;
+const M_H_BUF = 19, M_XB = 20, M_OB = 21, M_BCX = 22, M_BX = 23, M_Q = 24, M_KB = 25, M_VB = 26, M_ATTN = 27;
+const M_GATE = 28, M_UP = 29, M_ACT = 30, M_SCORES = 31, M_LOGITS = 32, M_CONV_OUT = 33, M_CONV_Y = 34;
+const M_LAYERS = 64, LAYER_WORDS = 24;
+// layer words
+const L_KIND = 0, L_OP_NORM = 1, L_FFN_NORM = 2, L_W1 = 3, L_W1_T = 4, L_W3 = 5, L_W3_T = 6, L_W2 = 7, L_W2_T = 8;
+const L_IN = 9, L_IN_T = 10, L_CONV = 11, L_OUT = 12, L_OUT_T = 13, L_STATE = 14; // conv layers
+const L_QP = 9, L_QP_T = 10, L_KP = 11, L_KP_T = 12, L_VP = 13, L_VP_T = 14, L_OP = 15, L_OP_T = 16;
+const L_QN = 17, L_KN = 18, L_KC = 19, L_VC = 20; // attention layers
+
+// --- tap ids: 32 * (layer + 1) + code; layer -1 for the model-level taps (keep in sync with the host's names)
+const T_EMBED = 0, T_FINAL_NORM = 1, T_LM_HEAD = 2;
+const T_OP_NORM = 1, T_IN_PROJ = 2, T_CONV = 3, T_CONV_OUT = 4, T_Q = 5, T_K = 6, T_V = 7, T_QN = 8, T_KN = 9;
+const T_QR = 10, T_KR = 11, T_ATTN = 12, T_ATTN_OUT = 13, T_FFN_NORM = 14, T_W1 = 15, T_W3 = 16, T_W2 = 17, T_LAYER = 18;
+
+// @ts-ignore: decorator
+@inline function word(m: usize, i: i32): i32 { return load<i32>(m + <usize>(i * 4)); }
+// @ts-ignore: decorator
+@inline function ptr(m: usize, i: i32): usize { return <usize>load<u32>(m + <usize>(i * 4)); }
+
+let taps = false;
+function tap(layer: i32, code: i32, p: usize, rows: i32, cols: i32): void {
+  if (taps) tapHost(32 * (layer + 1) + code, p, rows, cols);
+}
+
+/** Quantizes x (T, K) to Q8_0 activations when any consumer's weights are quantized (type != 0). */
+function prep(x: usize, act: usize, K: i32, T: i32, t1: i32, t2: i32, t3: i32): void {
+  if ((t1 | t2 | t3) != 0) quantizeActRows(x, act, K, T);
+}
+
+/** y (T, R) = x (T, K) . W^T for a weight of `type` (0 f32, 2 Q4_0 x4, 8 Q8_0 x4); act = x already quantized. */
+function matmul(type: i32, w: usize, x: usize, act: usize, y: usize, R: i32, K: i32, T: i32): void {
+  if (type == 0) gemmF32(w, x, y, R, K, T);
+  else if (type == 2) { if (T == 1) matvecQ4_0(w, act, y, R, K); else gemmQ4_0(w, act, y, R, K, T); }
+  else { if (T == 1) matvecQ8_0(w, act, y, R, K); else gemmQ8_0(w, act, y, R, K, T); }
+}
+
+function residual(h: usize, o: usize, n: i32): void {
+  for (let i = 0; i < n; i += 4) v128.store(h + <usize>(i * 4), f32x4.add(v128.load(h + <usize>(i * 4)), v128.load(o + <usize>(i * 4))));
+}
+
+/**
+ * Runs T tokens (i32 ids at `tokens`, already validated by the host) from position M_POS, advances the conv
+ * states, KV caches and M_POS, and writes logits (R, V) to M_LOGITS: R = T with allLogits, else 1 (the last
+ * position). The host has written the RoPE angles of the T positions to M_ROPE (per token hd floats:
+ * cos of the hd/2 frequencies, then their sin).
+ */
+export function forward(m: usize, tokens: usize, T: i32, allLogits: i32): void {
+  const D = word(m, M_D), H = word(m, M_H), K = word(m, M_K), hd = word(m, M_HD), F = word(m, M_F), V = word(m, M_V);
+  const Lc = word(m, M_LC), eps = load<f32>(m + <usize>(M_EPS * 4));
+  const pos0 = word(m, M_POS);
+  taps = word(m, M_TAPS) != 0;
+  const h = ptr(m, M_H_BUF); // (T, D) the residual stream
+  const xb = ptr(m, M_XB); // (T, D) normed input of the current block
+  const ob = ptr(m, M_OB); // (T, D) output of the current operator / MLP, before the residual add
+  const act = ptr(m, M_ACT); // Q8_0 activations of whichever input is being multiplied
+  const ropeCS = ptr(m, M_ROPE); // (T, hd)
+
+  // --- model.embed_tokens: a plain row lookup
+  const embed = ptr(m, M_EMBED), embedT = word(m, M_EMBED_T);
+  for (let t = 0; t < T; t++) {
+    const id = load<i32>(tokens + <usize>(t * 4));
+    const row = h + <usize>(t * D * 4);
+    if (embedT == 0) memory.copy(row, embed + <usize>id * <usize>(D * 4), <usize>(D * 4));
+    else dequantRowX4(embed, embedT, id, D, row);
+  }
+  tap(-1, T_EMBED, h, T, D);
+
+  const nLayers = word(m, M_NLAYERS);
+  for (let l = 0; l < nLayers; l++) {
+    const lw = m + <usize>((M_LAYERS + l * LAYER_WORDS) * 4);
+
+    // --- operator_norm
+    rmsnorm(xb, h, ptr(lw, L_OP_NORM), T, D, eps);
+    tap(l, T_OP_NORM, xb, T, D);
+
+    if (word(lw, L_KIND) == 0) {
+      // --- conv: double-gated short convolution (spec §3)
+      const bcx = ptr(m, M_BCX); // (T, 3D) = [b | c | x] per token
+      const inT = word(lw, L_IN_T);
+      prep(xb, act, D, T, inT, 0, 0);
+      matmul(inT, ptr(lw, L_IN), xb, act, bcx, 3 * D, D, T);
+      tap(l, T_IN_PROJ, bcx, T, 3 * D);
+      // b*x before the conv (the cached history), the causal depthwise conv, then c * conv
+      const convOut = ptr(m, M_CONV_OUT); // (T, D)
+      const y = ptr(m, M_CONV_Y); // (T, D)
+      shortConv(bcx, ptr(lw, L_CONV), ptr(lw, L_STATE), ptr(m, M_BX), convOut, y, T, D, Lc);
+      tap(l, T_CONV, convOut, T, D);
+      const outT = word(lw, L_OUT_T);
+      prep(y, act, D, T, outT, 0, 0);
+      matmul(outT, ptr(lw, L_OUT), y, act, ob, D, D, T);
+      tap(l, T_CONV_OUT, ob, T, D);
+    } else {
+      // --- self_attn: GQA with per-head q/k RMSNorm and NeoX RoPE (spec §4)
+      const q = ptr(m, M_Q), k = ptr(m, M_KB), v = ptr(m, M_VB); // (T, H*hd), (T, K*hd), (T, K*hd)
+      const qT = word(lw, L_QP_T), kT = word(lw, L_KP_T), vT = word(lw, L_VP_T);
+      prep(xb, act, D, T, qT, kT, vT);
+      matmul(qT, ptr(lw, L_QP), xb, act, q, H * hd, D, T);
+      matmul(kT, ptr(lw, L_KP), xb, act, k, K * hd, D, T);
+      matmul(vT, ptr(lw, L_VP), xb, act, v, K * hd, D, T);
+      tap(l, T_Q, q, T, H * hd);
+      tap(l, T_K, k, T, K * hd);
+      tap(l, T_V, v, T, K * hd);
+
+      rmsnorm(q, q, ptr(lw, L_QN), T * H, hd, eps);
+      rmsnorm(k, k, ptr(lw, L_KN), T * K, hd, eps);
+      tap(l, T_QN, q, T, H * hd);
+      tap(l, T_KN, k, T, K * hd);
+
+      for (let t = 0; t < T; t++) {
+        const cs = ropeCS + <usize>(t * hd * 4);
+        rope(q + <usize>(t * H * hd * 4), H, hd, cs);
+        rope(k + <usize>(t * K * hd * 4), K, hd, cs);
+      }
+      tap(l, T_QR, q, T, H * hd);
+      tap(l, T_KR, k, T, K * hd);
+
+      const kvRow = <usize>(K * hd * 4);
+      const kc = ptr(lw, L_KC), vc = ptr(lw, L_VC);
+      memory.copy(kc + <usize>pos0 * kvRow, k, <usize>T * kvRow);
+      memory.copy(vc + <usize>pos0 * kvRow, v, <usize>T * kvRow);
+
+      const attn = ptr(m, M_ATTN); // (T, H*hd)
+      attention(q, kc, vc, attn, ptr(m, M_SCORES), T, pos0, H, K, hd);
+      tap(l, T_ATTN, attn, T, H * hd);
+      const oT = word(lw, L_OP_T);
+      prep(attn, act, H * hd, T, oT, 0, 0);
+      matmul(oT, ptr(lw, L_OP), attn, act, ob, D, H * hd, T);
+      tap(l, T_ATTN_OUT, ob, T, D);
+    }
+
+    // --- residual
+    residual(h, ob, T * D);
+
+    // --- ffn_norm -> feed_forward (SwiGLU): w2( silu(w1 x) * (w3 x) )
+    rmsnorm(xb, h, ptr(lw, L_FFN_NORM), T, D, eps);
+    tap(l, T_FFN_NORM, xb, T, D);
+    const gate = ptr(m, M_GATE), up = ptr(m, M_UP); // (T, F)
+    const w1T = word(lw, L_W1_T), w3T = word(lw, L_W3_T), w2T = word(lw, L_W2_T);
+    prep(xb, act, D, T, w1T, w3T, 0);
+    matmul(w1T, ptr(lw, L_W1), xb, act, gate, F, D, T);
+    matmul(w3T, ptr(lw, L_W3), xb, act, up, F, D, T);
+    tap(l, T_W1, gate, T, F);
+    tap(l, T_W3, up, T, F);
+    siluMul(gate, up, T * F);
+    prep(gate, act, F, T, w2T, 0, 0);
+    matmul(w2T, ptr(lw, L_W2), gate, act, ob, D, F, T);
+    tap(l, T_W2, ob, T, D);
+
+    // --- residual
+    residual(h, ob, T * D);
+    tap(l, T_LAYER, h, T, D);
+  }
+  store<i32>(m + <usize>(M_POS * 4), pos0 + T);
+
+  // --- embedding_norm (the final norm) and the tied head, for the rows asked for
+  const R = allLogits != 0 ? T : 1;
+  const hf = xb; // (R, D)
+  rmsnorm(hf, h + <usize>((T - R) * D * 4), ptr(m, M_FINAL_NORM), R, D, eps);
+  tap(-1, T_FINAL_NORM, hf, R, D);
+  const headT = word(m, M_HEAD_T);
+  const logits = ptr(m, M_LOGITS); // (R, V)
+  prep(hf, act, D, R, headT, 0, 0);
+  matmul(headT, ptr(m, M_HEAD), hf, act, logits, V, D, R);
+  tap(-1, T_LM_HEAD, logits, R, V);
+}
+
+/** Bytes of one Q8_0 activation row of K floats (the host sizes the act scratch with it). */
+export function actRowBytes(K: i32): i32 {
+  return (K / QK) * ACT_BLOCK_BYTES;
+}
