@@ -9,14 +9,16 @@
 // One Lfm holds one engine and one conversation state; calls are served one at a time in call order, and each
 // call reuses the engine state of the previous ones for the prompt prefix they share.
 
-import { readText, type ByteSource, type FileSet } from '../reference/bytes.js';
-import { ggufGet } from '../reference/gguf.js';
+import { readText, type FileSet } from '../reference/bytes.js';
+import { FormatError, InputError } from '../reference/errors.js';
+import { ggufGet, readGguf } from '../reference/gguf.js';
 import { loadModel, type ModelInput } from '../reference/load.js';
 import type { LoadProgress } from '../reference/weights.js';
 import { encodeChat } from './chat/encode-chat.js';
 import type { ChatMessage, ToolCall, ToolDefinition } from './chat/types.js';
 import { referenceEngine } from './engine/reference-engine.js';
 import type { Engine } from './engine/types.js';
+import type { WasmEngineOptions } from './engine/wasm-engine.js';
 import { GenerationSession, type GenerationEvent, type GenerationOptions, type GenerationResult } from './generate/generate.js';
 import type { SamplingOptions } from './generate/sampler.js';
 import { createCompletions, type Completions } from './openai.js';
@@ -28,8 +30,10 @@ export const THINKING_DEFAULTS: SamplingOptions = { temperature: 0.05, top_k: 50
 export const INSTRUCT_DEFAULTS: SamplingOptions = { temperature: 0.1, top_k: 50, top_p: 0.1, repetition_penalty: 1.05 };
 
 export interface LoadLfmOptions {
-  /** 'reference' (the fp32 oracle) until the WASM engine lands. */
-  engine?: 'reference';
+  /** 'reference' (the fp32 oracle; the default) or 'wasm' (the WASM SIMD engine). */
+  engine?: 'reference' | 'wasm';
+  /** Options for the WASM engine (weight conversion, context length, ...). */
+  wasm?: WasmEngineOptions;
   /** Sampling defaults for every call (merged over the model card's). */
   sampling?: SamplingOptions;
   /** How many prompt checkpoints to keep for prefix reuse. Default 4. */
@@ -79,23 +83,33 @@ export interface Lfm {
 
 /** Loads a model and its tokenizer from a GGUF file or an HF folder. */
 export async function loadLfm(input: ModelInput, options: LoadLfmOptions = {}): Promise<Lfm> {
+  if (options.engine !== undefined && options.engine !== 'reference' && options.engine !== 'wasm') {
+    throw new InputError(`loadLfm: unknown engine ${JSON.stringify(options.engine)} (reference or wasm)`);
+  }
+  // The tokenizer comes from the GGUF header or the folder's tokenizer files; read them before the engine, which
+  // closes the byte source when it has read the weights.
+  const header = 'gguf' in input ? await readGguf(input.gguf) : null;
+  let engine: Engine;
+  if (options.engine === 'wasm') {
+    const { createWasmEngine } = await import('./engine/wasm-engine.js');
+    engine = await createWasmEngine(input, options.wasm);
+  } else {
+    engine = referenceEngine(await loadModel(input, { onProgress: options.onLoadProgress }));
+  }
   let tokenizer: Lfm2Tokenizer;
   let name: string;
-  let files: FileSet | null = null;
-  const model = await loadModel(input, { onProgress: options.onLoadProgress });
-  if (model.gguf) {
-    tokenizer = Lfm2Tokenizer.fromGguf(model.gguf, { embeddingRows: model.dims.V });
-    name = String(ggufGet(model.gguf, 'general.name') ?? (input as { gguf: ByteSource }).gguf.name);
+  if (header) {
+    tokenizer = Lfm2Tokenizer.fromGguf(header, { embeddingRows: engine.vocabSize });
+    name = String(ggufGet(header, 'general.name') ?? header.name);
   } else {
-    files = (input as { hf: FileSet }).hf;
+    const files = (input as { hf: FileSet }).hf;
     const json = await readText(files, 'tokenizer.json');
-    if (json === null) throw new Error(`${files.name}: tokenizer.json is missing (an HF model folder needs it to turn text into tokens)`);
+    if (json === null) throw new FormatError(files.name, 'tokenizer.json', 'is missing (an HF model folder needs it to turn text into tokens)');
     const config = (await readText(files, 'tokenizer_config.json')) ?? undefined;
     const jinja = await readText(files, 'chat_template.jinja');
-    tokenizer = Lfm2Tokenizer.fromJson(json, config, { embeddingRows: model.dims.V, chatTemplate: jinja ?? undefined });
+    tokenizer = Lfm2Tokenizer.fromJson(json, config, { embeddingRows: engine.vocabSize, chatTemplate: jinja ?? undefined });
     name = files.name;
   }
-  const engine = referenceEngine(model);
   const defaults = { ...(/instruct/i.test(name) ? INSTRUCT_DEFAULTS : THINKING_DEFAULTS), ...options.sampling };
   return createLfm(name, engine, tokenizer, tokenizer.chatTemplate ?? null, defaults, options.maxCheckpoints);
 }

@@ -35,6 +35,13 @@ describe('lfm run', () => {
     expect(out.stderr).toMatch(/12 tokens \(\d+ reasoning\) · prompt \d+ · prefill [\d.]+ tok\/s · decode [\d.]+ tok\/s · finish: length/);
   });
 
+  it('--engine wasm answers through the WASM engine', async () => {
+    const { out, io: cio } = io();
+    const code = await main(['run', 'What is 2+2?', '--model', model, '--engine', 'wasm', '--seed', '3', '--max-tokens', '12', '--temperature', '0.8'], cio);
+    expect(code).toBe(0);
+    expect(out.stderr).toMatch(/12 tokens .* finish: length/);
+  });
+
   it('--json prints an OpenAI chat.completion object; the same seed gives the same text', async () => {
     const run = async () => {
       const { out, io: cio } = io();
@@ -53,7 +60,7 @@ describe('lfm run', () => {
     [['run', 'x', '--temperature', 'hot'], 2, /--temperature needs a number/],
     [['run', 'x', '--top-k', '1.5', '--model', 'm.gguf'], 2, /--top-k needs an integer/],
     [['run', 'x', 'y'], 2, /unexpected argument 'y'/],
-    [['run', 'x', '--engine', 'wasm', '--model', 'm.gguf'], 2, /wasm engine is coming/],
+    [['run', 'x', '--engine', 'gpu', '--model', 'm.gguf'], 2, /not an engine \(reference or wasm\)/],
     [['run', 'x', '--model', '/nonexistent/model.gguf'], 1, /nonexistent/],
     [['run', 'x', '--model', 'MODEL', '--top-p', '3'], 1, /top_p/],
   ])('%j exits %i with a clear message', async (argv, want, msg) => {

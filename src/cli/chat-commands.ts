@@ -58,7 +58,7 @@ export const RUN_OPTIONS_HELP = `  -m, --model <spec>        .gguf file, HF fold
   --reasoning-budget <n>    most reasoning tokens; then the reasoning is closed and the model answers
   --stop <text>             end the answer at this text
   --no-loop-guard           do not stop repetition loops
-  --engine <name>           reference (the fp32 oracle; the only engine until the WASM engine lands)
+  --engine <name>           reference (the fp32 oracle, default) or wasm (the WASM SIMD engine)
   --cache-dir <dir>         download cache (default $LFM_CACHE or ~/.cache/lfm.ts)`;
 
 function num(command: string, flags: Flags, name: string, int = false): number | undefined {
@@ -115,7 +115,7 @@ function progressBar(io: ChatIo, quiet: boolean) {
 /** Resolves --model, downloads if needed, loads weights and tokenizer, with progress. */
 export async function openLfm(command: string, flags: Flags, io: ChatIo): Promise<Lfm> {
   const engine = flags.engine ?? 'reference';
-  if (engine !== 'reference') throw new UsageError(command, `--engine '${String(engine)}' is not available (reference only; the wasm engine is coming)`);
+  if (engine !== 'reference' && engine !== 'wasm') throw new UsageError(command, `--engine '${String(engine)}' is not an engine (reference or wasm)`);
   const quiet = flags.quiet === true || flags.json === true;
   const bar = progressBar(io, quiet);
   const spec = typeof flags.model === 'string' ? flags.model : DEFAULT_MODEL;
@@ -125,7 +125,7 @@ export async function openLfm(command: string, flags: Flags, io: ChatIo): Promis
   });
   bar.done();
   const input = opened.kind === 'gguf' ? { gguf: opened.source } : { hf: opened.files };
-  const lfm = await loadLfm(input, { onLoadProgress: (p) => bar.update(`load ${spec}`, p.loaded, p.total) });
+  const lfm = await loadLfm(input, { engine, onLoadProgress: (p) => bar.update(`load ${spec}`, p.loaded, p.total) });
   bar.done();
   return lfm;
 }
