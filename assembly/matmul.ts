@@ -87,7 +87,7 @@ export function matvecQ8_0Scalar(w: usize, act: usize, y: usize, R: i32, K: i32)
 /** Q4_0: unpacked nibbles lo_k / hi_k (elements 4k.. and 16+4k.. of each row) against one act row's block b. */
 // @ts-ignore: decorator
 @inline function sumQ4(lo0: v128, lo1: v128, lo2: v128, lo3: v128, hi0: v128, hi1: v128, hi2: v128, hi3: v128, act: usize, nb: i32, b: i32): v128 {
-  const s8 = i32x4.splat(8 * load<i32>(actS(act, nb) + <usize>(b * 4)));
+  const s8 = i32x4.shl(v128.load32_splat(actS(act, nb) + <usize>(b * 4)), 3); // 8 * s in every lane
   if (ASC_FEATURE_RELAXED_SIMD) {
     const qs = act + <usize>(b * 32);
     let s = i32x4.sub(i32x4.splat(0), s8);
@@ -144,7 +144,7 @@ export function matvecQ8_0Scalar(w: usize, act: usize, y: usize, R: i32, K: i32)
 
 // @ts-ignore: decorator
 @inline function accumulate(acc: v128, sum: v128, scales: v128, act: usize, nb: i32, b: i32): v128 {
-  const dx = f32x4.splat(load<f32>(actD(act, nb) + <usize>(b * 4)));
+  const dx = v128.load32_splat(actD(act, nb) + <usize>(b * 4)); // d_x in every lane
   return f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(sum), f32x4.mul(scales, dx)));
 }
 

@@ -2,6 +2,7 @@
 // LFM2.5-1.2B-shaped random model, single thread, same prompt.
 //
 //   npm run bench:model [-- --type Q4_0|Q8_0] [--prompt 512] [--decode 128] [--only wasm|llama] [--file path]
+//                       [--chunk 64 (engine prefill chunk)] [--copying-reads] [--fresh-logits]
 //
 // The model is made once with `lfm synth --shape lfm2.5-1.2b` into bench/out/ (git-ignored; ~630 MB for Q4_0,
 // ~1.2 GB for Q8_0) and never committed. Each engine runs in its own child process, so peak RSS (maxRSS) is
@@ -55,7 +56,7 @@ async function runWasm(file: string, nPrompt: number, nDecode: number): Promise<
     }
   };
   const gguf = process.argv.includes('--copying-reads') ? src : { ...src, readInto, close: async () => (await src.close(), await fh.close()) };
-  const e = await createWasmEngine({ gguf }, { contextLength: nPrompt + nDecode + 8, reuseLogits: !process.argv.includes('--fresh-logits') });
+  const e = await createWasmEngine({ gguf }, { contextLength: nPrompt + nDecode + 8, reuseLogits: !process.argv.includes('--fresh-logits'), prefillChunk: Number(arg('chunk', '64')) });
   const loadS = (performance.now() - t0) / 1000;
   await e.decode(1); // warm-up: first calls run in V8's baseline tier
   e.reset();
@@ -130,7 +131,7 @@ async function main(): Promise<void> {
   for (const which of ['wasm', 'llama']) {
     if (only && only !== which) continue;
     const entry = which === 'wasm' ? [compiled] : ['--import', 'tsx', fileURLToPath(import.meta.url)];
-    const p = spawnSync(process.execPath, [...entry, '--child', which, file, '--prompt', String(nPrompt), '--decode', String(nDecode), ...process.argv.filter((a) => a === '--copying-reads' || a === '--fresh-logits')], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    const p = spawnSync(process.execPath, [...entry, '--child', which, file, '--prompt', String(nPrompt), '--decode', String(nDecode), ...process.argv.filter((a) => a === '--copying-reads' || a === '--fresh-logits'), '--chunk', arg('chunk', '64')], { encoding: 'utf8', maxBuffer: 1 << 26 });
     const line = p.stdout.split('\n').find((l) => l.startsWith('RESULT '));
     if (!line) {
       console.error(`${which} failed (exit ${p.status}):\n${p.stderr.slice(-4000)}`);

@@ -137,3 +137,29 @@ describe('bad input', () => {
     expect(() => e.save()).toThrow(InputError);
   });
 });
+
+describe('loading and output options', () => {
+  it('a byte source with readInto (weights read straight into WASM memory) loads the same model; reuseLogits reuses one array', async () => {
+    const spec = GOLDEN_SHAPES[3];
+    const bytes = fileOf(spec, 'Q4_0');
+    let inPlace = 0;
+    const src = {
+      ...bytesSource(bytes, 'in-place'),
+      async readInto(offset: number, target: Uint8Array) {
+        inPlace++;
+        target.set(bytes.subarray(offset, offset + target.length));
+      },
+    };
+    const a = await createWasmEngine({ gguf: src }, { reuseLogits: true });
+    expect(inPlace).toBeGreaterThan(0);
+    const b = await engineOf(spec, 'Q4_0');
+    const tokens = goldenSequences(spec)[1];
+    expectBitwiseEqual('readInto vs read', a.forward(tokens, { allLogits: true }), b.forward(tokens, { allLogits: true }));
+    a.reset();
+    const l1 = await a.prefill([1, 2, 3]);
+    const copy = l1.slice();
+    const l2 = await a.decode(4);
+    expect(l2).toBe(l1); // the same array, overwritten
+    expect(Array.from(l2)).not.toEqual(Array.from(copy));
+  });
+});

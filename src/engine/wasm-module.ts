@@ -169,8 +169,7 @@ function instantiate(build: WasmBuild, tap: TapHost): { exports: WasmExports; ar
 export function instantiateEngineModule(opts: InstantiateOptions = {}): WasmInstance {
   if (!simdSupported()) throw new WasmUnavailableError('this runtime has no WebAssembly SIMD128, which the engine requires');
   const want = opts.simd ?? 'auto';
-  const tapRef: { fn: TapHost } = { fn: opts.tap ?? (() => {}) };
-  const tap: TapHost = (...a) => tapRef.fn(...a);
+  const tap: TapHost = opts.tap ?? (() => {});
   let relaxedRejected: string | undefined;
   if (want !== 'baseline') {
     if (!relaxedSimdValidates()) relaxedRejected = 'WebAssembly.validate rejects relaxed SIMD in this runtime';
