@@ -10,7 +10,6 @@
 // golden/deps.ts (installed on demand into golden/.deps). Speed does not depend on the weight values.
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { open } from 'node:fs/promises';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -44,18 +43,10 @@ async function runWasm(file: string, nPrompt: number, nDecode: number): Promise<
   const { createWasmEngine } = await import('../src/engine/wasm-engine.js');
   const { argmax } = await import('../tests/compare.js');
   const t0 = performance.now();
-  // A file source that can also read in place (ByteSourceReadInto): weights go from the file into WASM memory
-  // without JS buffers in between. src/node/files.ts's fileSource (copying reads) works too, ~70 MiB higher peak.
+  // fileSource reads in place (readInto): weights go from the file into WASM memory without JS buffers in
+  // between. --copying-reads hides readInto to measure the plain ByteSource path (~70 MiB higher peak).
   const src = await fileSource(file);
-  const fh = await open(file, 'r');
-  const readInto = async (offset: number, target: Uint8Array) => {
-    for (let done = 0; done < target.length; ) {
-      const { bytesRead } = await fh.read(target, done, target.length - done, offset + done);
-      if (bytesRead === 0) throw new Error(`${file}: truncated at ${offset + done}`);
-      done += bytesRead;
-    }
-  };
-  const gguf = process.argv.includes('--copying-reads') ? src : { ...src, readInto, close: async () => (await src.close(), await fh.close()) };
+  const gguf = process.argv.includes('--copying-reads') ? { name: src.name, size: src.size, read: src.read, close: src.close } : src;
   const e = await createWasmEngine({ gguf }, { contextLength: nPrompt + nDecode + 8, reuseLogits: !process.argv.includes('--fresh-logits'), prefillChunk: Number(arg('chunk', '64')) });
   const loadS = (performance.now() - t0) / 1000;
   await e.decode(1); // warm-up: first calls run in V8's baseline tier

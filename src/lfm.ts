@@ -30,8 +30,11 @@ export const THINKING_DEFAULTS: SamplingOptions = { temperature: 0.05, top_k: 50
 export const INSTRUCT_DEFAULTS: SamplingOptions = { temperature: 0.1, top_k: 50, top_p: 0.1, repetition_penalty: 1.05 };
 
 export interface LoadLfmOptions {
-  /** 'reference' (the fp32 oracle; the default) or 'wasm' (the WASM SIMD engine). */
-  engine?: 'reference' | 'wasm';
+  /**
+   * 'wasm' (the WASM SIMD engine), 'reference' (the fp32 oracle: exact, slow, about 4 bytes of memory per weight),
+   * or 'auto' (the default): wasm wherever the runtime can compile WebAssembly with SIMD, else reference.
+   */
+  engine?: 'auto' | 'reference' | 'wasm';
   /** Options for the WASM engine (weight conversion, context length, ...). */
   wasm?: WasmEngineOptions;
   /** Sampling defaults for every call (merged over the model card's). */
@@ -83,14 +86,15 @@ export interface Lfm {
 
 /** Loads a model and its tokenizer from a GGUF file or an HF folder. */
 export async function loadLfm(input: ModelInput, options: LoadLfmOptions = {}): Promise<Lfm> {
-  if (options.engine !== undefined && options.engine !== 'reference' && options.engine !== 'wasm') {
-    throw new InputError(`loadLfm: unknown engine ${JSON.stringify(options.engine)} (reference or wasm)`);
+  if (options.engine !== undefined && !['auto', 'reference', 'wasm'].includes(options.engine)) {
+    throw new InputError(`loadLfm: unknown engine ${JSON.stringify(options.engine)} (auto, reference or wasm)`);
   }
+  const kind = options.engine === undefined || options.engine === 'auto' ? ((await import('./engine/wasm-module.js')).wasmEngineUsable() ? 'wasm' : 'reference') : options.engine;
   // The tokenizer comes from the GGUF header or the folder's tokenizer files; read them before the engine, which
   // closes the byte source when it has read the weights.
   const header = 'gguf' in input ? await readGguf(input.gguf) : null;
   let engine: Engine;
-  if (options.engine === 'wasm') {
+  if (kind === 'wasm') {
     const { createWasmEngine } = await import('./engine/wasm-engine.js');
     engine = await createWasmEngine(input, options.wasm);
   } else {

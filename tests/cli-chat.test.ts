@@ -60,7 +60,7 @@ describe('lfm run', () => {
     [['run', 'x', '--temperature', 'hot'], 2, /--temperature needs a number/],
     [['run', 'x', '--top-k', '1.5', '--model', 'm.gguf'], 2, /--top-k needs an integer/],
     [['run', 'x', 'y'], 2, /unexpected argument 'y'/],
-    [['run', 'x', '--engine', 'gpu', '--model', 'm.gguf'], 2, /not an engine \(reference or wasm\)/],
+    [['run', 'x', '--engine', 'gpu', '--model', 'm.gguf'], 2, /not an engine \(auto, wasm or reference\)/],
     [['run', 'x', '--model', '/nonexistent/model.gguf'], 1, /nonexistent/],
     [['run', 'x', '--model', 'MODEL', '--top-p', '3'], 1, /top_p/],
   ])('%j exits %i with a clear message', async (argv, want, msg) => {

@@ -9,6 +9,7 @@
 import { createInterface } from 'node:readline';
 import type { ChatMessage } from '../chat/types.js';
 import type { GenerationEvent } from '../generate/generate.js';
+import { validateSampling } from '../generate/sampler.js';
 import { loadLfm, type ChatOptions, type ChatResult, type Lfm } from '../lfm.js';
 import { openModelSource } from '../node/open-model.js';
 import { DEFAULT_MODEL } from '../sources/spec.js';
@@ -58,7 +59,7 @@ export const RUN_OPTIONS_HELP = `  -m, --model <spec>        .gguf file, HF fold
   --reasoning-budget <n>    most reasoning tokens; then the reasoning is closed and the model answers
   --stop <text>             end the answer at this text
   --no-loop-guard           do not stop repetition loops
-  --engine <name>           reference (the fp32 oracle, default) or wasm (the WASM SIMD engine)
+  --engine <name>           auto (default: wasm where WebAssembly SIMD runs), wasm, or reference (the fp32 oracle)
   --cache-dir <dir>         download cache (default $LFM_CACHE or ~/.cache/lfm.ts)`;
 
 function num(command: string, flags: Flags, name: string, int = false): number | undefined {
@@ -89,6 +90,7 @@ export function chatOptionsFromFlags(command: string, flags: Flags): ChatOptions
   set('reasoning_budget', num(command, flags, 'reasoning-budget', true));
   if (typeof flags.stop === 'string') o.stop = flags.stop;
   if (flags['no-loop-guard']) o.loop_guard = { enabled: false };
+  validateSampling(o); // before the (long) model load: a bad value fails at once
   return o;
 }
 
@@ -114,8 +116,8 @@ function progressBar(io: ChatIo, quiet: boolean) {
 
 /** Resolves --model, downloads if needed, loads weights and tokenizer, with progress. */
 export async function openLfm(command: string, flags: Flags, io: ChatIo): Promise<Lfm> {
-  const engine = flags.engine ?? 'reference';
-  if (engine !== 'reference' && engine !== 'wasm') throw new UsageError(command, `--engine '${String(engine)}' is not an engine (reference or wasm)`);
+  const engine = flags.engine ?? 'auto';
+  if (engine !== 'auto' && engine !== 'reference' && engine !== 'wasm') throw new UsageError(command, `--engine '${String(engine)}' is not an engine (auto, wasm or reference)`);
   const quiet = flags.quiet === true || flags.json === true;
   const bar = progressBar(io, quiet);
   const spec = typeof flags.model === 'string' ? flags.model : DEFAULT_MODEL;
@@ -125,8 +127,14 @@ export async function openLfm(command: string, flags: Flags, io: ChatIo): Promis
   });
   bar.done();
   const input = opened.kind === 'gguf' ? { gguf: opened.source } : { hf: opened.files };
+  const t0 = Date.now();
   const lfm = await loadLfm(input, { engine, onLoadProgress: (p) => bar.update(`load ${spec}`, p.loaded, p.total) });
   bar.done();
+  if (!quiet) {
+    const e = lfm.engine as { kind: string; build?: string; memoryBytes?: number };
+    const resident = e.memoryBytes ? `, ${(e.memoryBytes / 2 ** 20).toFixed(0)} MiB resident` : '';
+    io.stderr.write(`loaded ${lfm.name} in ${((Date.now() - t0) / 1000).toFixed(1)} s (${e.kind}${e.build ? ` ${e.build}` : ''} engine${resident})\n`);
+  }
   return lfm;
 }
 

@@ -74,6 +74,20 @@ const RELAXED_PROBE = probe(3, [0xfd, 0x93, 0x02]); // i32x4.relaxed_dot_i8x16_i
 export function simdSupported(): boolean {
   return WebAssembly.validate(SIMD_PROBE);
 }
+/**
+ * Whether the engine can run here: SIMD128 validates AND this runtime lets code compile WebAssembly from bytes
+ * (Cloudflare workerd, for one, forbids it: modules must be shipped as module imports there).
+ */
+export function wasmEngineUsable(): boolean {
+  if (!simdSupported()) return false;
+  try {
+    new WebAssembly.Module(SIMD_PROBE);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function relaxedSimdValidates(): boolean {
   return WebAssembly.validate(RELAXED_PROBE);
 }

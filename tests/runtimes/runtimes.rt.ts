@@ -47,6 +47,7 @@ describe('runtime-agnostic bundle', () => {
     expect(node.smoke.greedy).toHaveLength(24);
     expect(node.smoke.finish).toBe('length');
     expect(node.trace.logits).toHaveLength(24);
+    expect('tokens' in node.smoke.wasm, 'the WASM engine runs in Node').toBe(true);
     console.log(`${node.runtime}: smoke ${node.smoke.ms.toFixed(0)} ms; sampled ${JSON.stringify(node.smoke.tokens)}; greedy ${JSON.stringify(node.smoke.greedy)}`);
   });
 });
@@ -66,5 +67,15 @@ describe.each(['deno', 'bun', 'chromium', 'workerd'] as const)('%s', (name) => {
     expect.soft(c.greedy, 'greedy run').toBeNull();
     expect.soft(c.sampled, 'seeded sampled run').toBeNull();
     expect.soft(c.logits, 'logits of the sampled run').toBeNull();
+    // The WASM engine: its baseline and relaxed builds are bit-identical, so every runtime that can run it must
+    // give Node's WASM tokens (Node 20 runs baseline; Deno, Bun and Chromium pick relaxed).
+    const w = r.output.smoke.wasm;
+    const nw = node.smoke.wasm;
+    if ('unavailable' in w) console.log(`${name}: WASM engine not run: ${w.unavailable}`);
+    else if ('tokens' in nw) {
+      console.log(`${name}: WASM engine (${w.build} build) greedy ${JSON.stringify(w.greedy)}`);
+      expect.soft(w.greedy, 'WASM engine greedy run').toEqual(nw.greedy);
+      expect.soft(w.tokens, 'WASM engine seeded run').toEqual(nw.tokens);
+    }
   });
 });

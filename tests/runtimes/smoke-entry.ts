@@ -14,6 +14,7 @@
 import { bytesSource } from '../../reference/bytes.js';
 import { concatParts } from '../../reference/gguf.js';
 import type { ChatMessage } from '../../src/chat/types.js';
+import { wasmEngineUsable } from '../../src/engine/wasm-module.js';
 import { loadLfm, type Lfm } from '../../src/lfm.js';
 import { synthGguf, synthModel } from '../../src/synth/random-model.js';
 import { TINY_SHAPES } from '../../src/synth/shapes.js';
@@ -29,6 +30,8 @@ export interface SmokeResult {
   finish: string;
   /** Wall time of the whole smoke(): model build, load, both runs. */
   ms: number;
+  /** The same two runs on the WASM engine, or why it cannot run here (workerd forbids compiling wasm bytes). */
+  wasm: { build: string; tokens: number[]; greedy: number[] } | { unavailable: string };
 }
 
 export interface LogitTrace {
@@ -50,18 +53,29 @@ function ggufBytes(): Uint8Array {
   return concatParts(synthGguf(synthModel(TINY_SHAPES[0]), 'Q8_0'));
 }
 
-async function load(bytes: Uint8Array): Promise<Lfm> {
-  return loadLfm({ gguf: bytesSource(bytes, `${TINY_SHAPES[0].name}.Q8_0.gguf`) });
+async function load(bytes: Uint8Array, engine: 'reference' | 'wasm' = 'reference'): Promise<Lfm> {
+  return loadLfm({ gguf: bytesSource(bytes, `${TINY_SHAPES[0].name}.Q8_0.gguf`) }, { engine });
+}
+
+async function wasmRuns(bytes: Uint8Array): Promise<SmokeResult['wasm']> {
+  if (!wasmEngineUsable()) return { unavailable: 'this runtime cannot compile WebAssembly from bytes, or has no SIMD128' };
+  const lfm = await load(bytes, 'wasm');
+  const sampled = await lfm.chat(MESSAGES, SAMPLED).result();
+  const greedy = await lfm.chat(MESSAGES, GREEDY).result();
+  const build = (lfm.engine as unknown as { build: string }).build;
+  lfm.dispose();
+  return { build, tokens: sampled.tokens, greedy: greedy.tokens };
 }
 
 export async function smoke(): Promise<SmokeResult> {
   const t0 = now();
-  const lfm = await load(ggufBytes());
+  const bytes = ggufBytes();
+  const lfm = await load(bytes);
   const sampled = await lfm.chat(MESSAGES, SAMPLED).result();
   const greedy = await lfm.chat(MESSAGES, GREEDY).result();
   const ms = now() - t0;
   lfm.dispose();
-  return { tokens: sampled.tokens, greedy: greedy.tokens, answer: greedy.answer, finish: greedy.finish_reason, ms };
+  return { tokens: sampled.tokens, greedy: greedy.tokens, answer: greedy.answer, finish: greedy.finish_reason, ms, wasm: await wasmRuns(bytes) };
 }
 
 /** Replays the prompt and then `tokens` (the sampled run's ids) through a fresh engine, keeping every logit vector. */
