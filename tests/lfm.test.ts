@@ -23,7 +23,8 @@ const SAMPLED = { temperature: 0.9, top_k: 50, seed: 1234, max_tokens: 24, loop_
 
 let lfm: Lfm;
 beforeAll(async () => {
-  lfm = await loadLfm({ gguf: bytesSource(gguf, 'tiny.gguf') });
+  // Pinned to the reference engine: these tests are about the API; the WASM engine has its own block below.
+  lfm = await loadLfm({ gguf: bytesSource(gguf, 'tiny.gguf') }, { engine: 'reference' });
 });
 
 async function collect(stream: AsyncIterable<ChatEvent>): Promise<{ events: ChatEvent[]; result: ChatResult }> {
@@ -109,7 +110,7 @@ describe('loadLfm + chat on a tiny random model', () => {
     const history: ChatMessage[] = [...USER, t1.message, { role: 'user', content: 'And 3+3?' }];
     const warm = await lfm.chat(history, SAMPLED).result();
     expect(warm.usage.cached_prompt_tokens).toBeGreaterThan(0);
-    const cold = await loadLfm({ gguf: bytesSource(gguf, 'tiny.gguf') });
+    const cold = await loadLfm({ gguf: bytesSource(gguf, 'tiny.gguf') }, { engine: 'reference' });
     const coldResult = await cold.chat(history, SAMPLED).result();
     expect(coldResult.usage.cached_prompt_tokens).toBe(0);
     expect(warm.tokens).toEqual(coldResult.tokens);
@@ -117,7 +118,7 @@ describe('loadLfm + chat on a tiny random model', () => {
 
   it('never samples ids beyond the real vocabulary (padding rows of the embedding)', async () => {
     const spec: SynthSpec = { ...SPEC, name: 'padded', vocab_size: 1024 }; // ~730 real tokens + UNUSED padding
-    const padded = await loadLfm({ gguf: bytesSource(concatParts(synthGguf(synthModel(spec), 'F32')), 'padded.gguf') });
+    const padded = await loadLfm({ gguf: bytesSource(concatParts(synthGguf(synthModel(spec), 'F32')), 'padded.gguf') }, { engine: 'reference' });
     const real = padded.tokenizer.sampleable;
     expect(real.length).toBe(1024);
     const firstPad = real.indexOf(0, 14);
@@ -139,7 +140,7 @@ describe('loadLfm + chat on a tiny random model', () => {
       'tokenizer.json': JSON.stringify(vocabToTokenizerJson(synth.vocab)),
       'tokenizer_config.json': JSON.stringify(vocabToTokenizerConfig(synth.vocab)),
     };
-    const hf = await loadLfm({ hf: memoryFileSet(folder, 'tiny-hf') });
+    const hf = await loadLfm({ hf: memoryFileSet(folder, 'tiny-hf') }, { engine: 'reference' });
     const a = await hf.chat(USER, SAMPLED).result();
     const b = await lfm.chat(USER, SAMPLED).result();
     expect(a.tokens).toEqual(b.tokens);
@@ -158,6 +159,13 @@ describe('loadLfm with the WASM engine', () => {
     expect(warm.usage.cached_prompt_tokens).toBeGreaterThan(0);
     const cold = await loadLfm({ gguf: bytesSource(gguf, 'tiny.gguf') }, { engine: 'wasm', wasm: { weights: 'f32' } });
     expect((await cold.chat(history, SAMPLED).result()).tokens).toEqual(warm.tokens);
+  });
+
+  it("is the default ('auto') where WebAssembly SIMD compiles, as here", async () => {
+    const auto = await loadLfm({ gguf: bytesSource(gguf, 'tiny.gguf') });
+    expect(auto.engine.kind).toBe('wasm');
+    const r = await auto.chat(USER, SAMPLED).result();
+    expect(r.usage.completion_tokens).toBeGreaterThan(0);
   });
 
   it('an unknown engine is an InputError', async () => {

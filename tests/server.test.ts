@@ -16,7 +16,8 @@ const log: { path: string; status: number }[] = [];
 const BODY = { messages: [{ role: 'user', content: 'What is 2+2?' }], seed: 3, temperature: 0.8, max_tokens: 16, loop_guard: { enabled: false } };
 
 beforeAll(async () => {
-  const lfm = await loadLfm({ gguf: bytesSource(concatParts(synthGguf(synthModel(TINY_SHAPES[0]), 'Q8_0')), 'tiny.gguf') });
+  // The reference engine: these tests are about the server, and its output is engine-independent by construction.
+  const lfm = await loadLfm({ gguf: bytesSource(concatParts(synthGguf(synthModel(TINY_SHAPES[0]), 'Q8_0')), 'tiny.gguf') }, { engine: 'reference' });
   server = createLfmServer(lfm, { maxBodyBytes: 64 * 1024, onRequest: (r) => log.push(r) });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -57,16 +58,16 @@ describe('lfm serve', () => {
   });
 
   it.each([
-    ['bad JSON', () => post(null, '{"messages": ['), 400, /not valid JSON/],
-    ['not an object', () => post([1, 2]), 400, /JSON object/],
-    ['an option out of range', () => post({ ...BODY, top_p: 5 }), 400, /top_p/],
-    ['an unsupported option', () => post({ ...BODY, n: 3 }), 400, /n = 3/],
-    ['a bad role', () => post({ messages: [{ role: 'wizard', content: 'x' }] }), 400, /role/],
-    ['a prompt longer than the context', () => post({ messages: [{ role: 'user', content: 'word '.repeat(5000) }] }), 400, /context/],
-    ['a body over the limit', () => post({ messages: [{ role: 'user', content: 'x'.repeat(70 * 1024) }] }), 413, /over 65536 bytes/],
-    ['GET on the chat route', () => fetch(`${base}/v1/chat/completions`), 405, /POST/],
-    ['an unknown route', () => fetch(`${base}/v2/nothing`), 404, /no route/],
-  ])('%s -> %i with an OpenAI-shaped error', async (_what, send, status, msg) => {
+    ['bad JSON', 400, () => post(null, '{"messages": ['), /not valid JSON/],
+    ['not an object', 400, () => post([1, 2]), /JSON object/],
+    ['an option out of range', 400, () => post({ ...BODY, top_p: 5 }), /top_p/],
+    ['an unsupported option', 400, () => post({ ...BODY, n: 3 }), /n = 3/],
+    ['a bad role', 400, () => post({ messages: [{ role: 'wizard', content: 'x' }] }), /role/],
+    ['a prompt longer than the context', 400, () => post({ messages: [{ role: 'user', content: 'word '.repeat(5000) }] }), /context/],
+    ['a body over the limit', 413, () => post({ messages: [{ role: 'user', content: 'x'.repeat(70 * 1024) }] }), /over 65536 bytes/],
+    ['GET on the chat route', 405, () => fetch(`${base}/v1/chat/completions`), /POST/],
+    ['an unknown route', 404, () => fetch(`${base}/v2/nothing`), /no route/],
+  ] as const)('%s -> %i with an OpenAI-shaped error', async (_what, status, send, msg) => {
     const r = await send();
     expect(r.status).toBe(status);
     const body = await r.json();
