@@ -11,7 +11,8 @@ import type { Lfm2Weights } from './model.js';
 import { openHfFolder } from './safetensors.js';
 import { loadWeights, type LoadProgress, type TensorSource } from './weights.js';
 
-export type ModelInput = { gguf: ByteSource } | { hf: FileSet };
+/** A GGUF file (optionally with its header already parsed from the same source, to avoid reading it twice) or an HF folder. */
+export type ModelInput = { gguf: ByteSource; header?: GgufFile } | { hf: FileSet };
 
 export interface OpenedModel {
   format: 'gguf' | 'hf';
@@ -34,7 +35,7 @@ export async function openModel(input: ModelInput): Promise<OpenedModel> {
     let file: GgufFile;
     let config: Lfm2Config;
     try {
-      file = await readGguf(src);
+      file = input.header ?? (await readGguf(src));
       const embd = file.tensorsByName.get('token_embd.weight');
       config = configFromGguf((k) => ggufGet(file, k), src.name, embd?.dims[1]);
     } catch (e) {

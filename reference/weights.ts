@@ -27,8 +27,11 @@ export type LoadProgress = (p: { tensor: string; loaded: number; total: number }
 
 const sameShape = (a: number[], b: number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
 
+/** What name and shape checks need from a model file's tensors (TensorSource and the engine's raw reader have it). */
+export type TensorNames = Pick<TensorSource, 'name' | 'naming' | 'names' | 'shape'>;
+
 /** The stored name of a table entry in this source (GGUF aliases included), or undefined when absent. */
-function findName(src: TensorSource, e: TensorNameEntry, layer: number | null): string | undefined {
+function findName(src: TensorNames, e: TensorNameEntry, layer: number | null): string | undefined {
   const cands =
     src.naming === 'hf'
       ? [layer === null ? e.hf : `model.layers.${layer}.${e.hf}`]
@@ -37,7 +40,7 @@ function findName(src: TensorSource, e: TensorNameEntry, layer: number | null): 
 }
 
 /** Shape check; the HF conv kernel (D, 1, Lc) is accepted as (D, Lc). */
-function checkShape(src: TensorSource, name: string, want: number[], d: Lfm2Dims): void {
+function checkShape(src: TensorNames, name: string, want: number[], d: Lfm2Dims): void {
   let got = src.shape(name)!;
   if (got.length === 3 && got[1] === 1 && want.length === 2) got = [got[0], got[2]];
   if (sameShape(got, want)) return;
@@ -49,32 +52,58 @@ function checkShape(src: TensorSource, name: string, want: number[], d: Lfm2Dims
 }
 
 /**
+ * Matches a file's tensors to the names and shapes the config implies, once for every loader (the oracle's and
+ * the WASM engine's). `resolve` returns a table entry's stored name and expected HF-order shape, or throws a
+ * TensorError for a missing or misshapen tensor; `has` tells whether an optional one (lm_head) is there;
+ * `checkNoneLeft` throws for any tensor never resolved (a stray or misplaced tensor is an error, not ignored).
+ */
+export function tensorResolver(src: TensorNames, d: Lfm2Dims) {
+  const used = new Set<string>();
+  return {
+    resolve(e: TensorNameEntry, layer: number | null): { name: string; shape: number[] } {
+      const name = findName(src, e, layer);
+      if (!name) {
+        const shown = src.naming === 'hf' ? (layer === null ? e.hf : `model.layers.${layer}.${e.hf}`) : layer === null ? e.gguf : `blk.${layer}.${e.gguf}`;
+        const where = layer === null ? '' : ` (layer ${layer} is a ${d.layerTypes[layer]} layer)`;
+        throw new TensorError(src.name, shown, `is missing${where}`);
+      }
+      const shape = e.shape(d);
+      checkShape(src, name, shape, d);
+      used.add(name);
+      return { name, shape };
+    },
+    has: (e: TensorNameEntry, layer: number | null) => findName(src, e, layer) !== undefined,
+    /** How many tensors have been resolved so far. */
+    get resolved() {
+      return used.size;
+    },
+    checkNoneLeft(): void {
+      const left = src.names().filter((n) => !used.has(n));
+      if (left.length > 0) {
+        throw new TensorError(src.name, left[0], `is not part of an LFM2 model with this config (${d.nLayers} layers, types ${d.layerTypes.join(',')})${left.length > 1 ? `; ${left.length - 1} more unexpected tensors` : ''}`);
+      }
+    },
+  };
+}
+
+/**
  * Reads every weight as f32 and checks names and shapes against the config. Throws TensorError naming the
  * file and tensor for a missing, misshapen or unexpected tensor.
  */
 export async function loadWeights(src: TensorSource, config: Lfm2Config, onProgress?: LoadProgress): Promise<Lfm2Weights> {
   const d = deriveDims(config);
-  const used = new Set<string>();
+  const tensors = tensorResolver(src, d);
   const total = src.names().length;
   const need = async (e: TensorNameEntry, layer: number | null): Promise<Float32Array> => {
-    const name = findName(src, e, layer);
-    const shown = src.naming === 'hf' ? (layer === null ? e.hf : `model.layers.${layer}.${e.hf}`) : layer === null ? e.gguf : `blk.${layer}.${e.gguf}`;
-    if (!name) {
-      const where = layer === null ? '' : ` (layer ${layer} is a ${d.layerTypes[layer]} layer)`;
-      throw new TensorError(src.name, shown, `is missing${where}`);
-    }
-    const want = e.shape(d);
-    checkShape(src, name, want, d);
-    used.add(name);
+    const { name, shape: want } = tensors.resolve(e, layer);
     const data = await src.readF32(name);
-    onProgress?.({ tensor: name, loaded: used.size, total });
+    onProgress?.({ tensor: name, loaded: tensors.resolved, total });
     if (data.length !== want.reduce((a, b) => a * b, 1)) throw new TensorError(src.name, name, `read ${data.length} values, expected ${want.join('x')}`);
     return data;
   };
 
   const [embed, embedding_norm] = [await need(GLOBAL_TENSORS[0], null), await need(GLOBAL_TENSORS[1], null)];
-  const headName = findName(src, LM_HEAD, null);
-  const lm_head = headName ? await need(LM_HEAD, null) : embed;
+  const lm_head = tensors.has(LM_HEAD, null) ? await need(LM_HEAD, null) : embed;
 
   const layers: Lfm2LayerWeights[] = [];
   for (let l = 0; l < d.nLayers; l++) {
@@ -100,9 +129,6 @@ export async function loadWeights(src: TensorSource, config: Lfm2Config, onProgr
     layers.push(lw);
   }
 
-  const extra = src.names().filter((n) => !used.has(n));
-  if (extra.length > 0) {
-    throw new TensorError(src.name, extra[0], `is not part of an LFM2 model with this config (${d.nLayers} layers, types ${d.layerTypes.join(',')})${extra.length > 1 ? `; ${extra.length - 1} more unexpected tensors` : ''}`);
-  }
+  tensors.checkNoneLeft();
   return { embed_tokens: embed, embedding_norm, lm_head, layers };
 }

@@ -92,13 +92,14 @@ export async function loadLfm(input: ModelInput, options: LoadLfmOptions = {}): 
   const kind = options.engine === undefined || options.engine === 'auto' ? ((await import('./engine/wasm-module.js')).wasmEngineUsable() ? 'wasm' : 'reference') : options.engine;
   // The tokenizer comes from the GGUF header or the folder's tokenizer files; read them before the engine, which
   // closes the byte source when it has read the weights.
-  const header = 'gguf' in input ? await readGguf(input.gguf) : null;
+  const header = 'gguf' in input ? (input.header ?? (await readGguf(input.gguf))) : null;
+  const withHeader: ModelInput = header && 'gguf' in input ? { gguf: input.gguf, header } : input; // parsed once
   let engine: Engine;
   if (kind === 'wasm') {
     const { createWasmEngine } = await import('./engine/wasm-engine.js');
-    engine = await createWasmEngine(input, options.wasm);
+    engine = await createWasmEngine(withHeader, options.wasm);
   } else {
-    engine = referenceEngine(await loadModel(input, { onProgress: options.onLoadProgress }));
+    engine = referenceEngine(await loadModel(withHeader, { onProgress: options.onLoadProgress }));
   }
   let tokenizer: Lfm2Tokenizer;
   let name: string;

@@ -71,3 +71,16 @@ export function argmax(a: ArrayLike<number>, off = 0, n = a.length - off): numbe
   for (let i = 1; i < n; i++) if (a[off + i] > a[off + best]) best = i;
   return best;
 }
+
+/** Chunk sizes covering `total` tokens, taken from `raw` (each clipped to what is left; any rest as a last chunk). */
+export function chunkSizes(raw: readonly number[], total: number): number[] {
+  const sizes: number[] = [];
+  let left = total;
+  for (const n of raw) {
+    if (left <= 0) break;
+    sizes.push(Math.min(n, left));
+    left -= Math.min(n, left);
+  }
+  if (left > 0) sizes.push(left);
+  return sizes;
+}

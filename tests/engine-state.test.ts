@@ -10,7 +10,7 @@ import { InputError } from '../reference/errors.js';
 import { concatParts } from '../reference/gguf.js';
 import { synthGguf, synthModel, type SynthFileType } from '../src/synth/random-model.js';
 import { createWasmEngine, type WasmEngine, type WasmEngineOptions } from '../src/engine/wasm-engine.js';
-import { expectBitwiseEqual } from './compare.js';
+import { chunkSizes, expectBitwiseEqual } from './compare.js';
 
 const files = new Map<string, Uint8Array>();
 const fileOf = (spec: (typeof GOLDEN_SHAPES)[number], type: SynthFileType) => {
@@ -56,10 +56,7 @@ describe('prefill and decode', () => {
     expectBitwiseEqual('prefillChunk 5', chunked(small, tokens, [tokens.length]), whole);
     fc.assert(
       fc.property(fc.array(fc.integer({ min: 1, max: 8 }), { minLength: 1, maxLength: 24 }), (raw) => {
-        const sizes: number[] = [];
-        let left = tokens.length;
-        for (const n of raw) if (left > 0) sizes.push(Math.min(n, left)), (left -= Math.min(n, left));
-        if (left > 0) sizes.push(left);
+        const sizes = chunkSizes(raw, tokens.length);
         expectBitwiseEqual(`chunks ${sizes.join('+')}`, chunked(e, tokens, sizes), whole);
       }),
       { numRuns: 20 },

@@ -12,7 +12,7 @@ import { loadModel, type LoadedModel } from '../reference/load.js';
 import { cloneState, forward, newState } from '../reference/model.js';
 import { writeSafetensors } from '../reference/safetensors.js';
 import { synthGguf, synthHfFolder, synthModel, type SynthModel } from '../src/synth/random-model.js';
-import { expectBitwiseEqual } from './compare.js';
+import { chunkSizes, expectBitwiseEqual } from './compare.js';
 
 const models = new Map<string, { synth: SynthModel; gguf: LoadedModel }>();
 
@@ -56,10 +56,7 @@ describe('prefill and decode', () => {
     const whole = chunked(m, tokens, [tokens.length]);
     fc.assert(
       fc.property(fc.array(fc.integer({ min: 1, max: 8 }), { minLength: 1, maxLength: 24 }), (raw) => {
-        const sizes: number[] = [];
-        let left = tokens.length;
-        for (const n of raw) if (left > 0) sizes.push(Math.min(n, left)), (left -= Math.min(n, left));
-        if (left > 0) sizes.push(left);
+        const sizes = chunkSizes(raw, tokens.length);
         expectBitwiseEqual(`chunks ${sizes.join('+')}`, chunked(m, tokens, sizes), whole);
       }),
       { numRuns: 25 },

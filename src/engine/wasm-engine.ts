@@ -23,6 +23,7 @@ import type { TapFn } from '../../reference/model.js';
 import { dequantize } from '../../reference/quant.js';
 import { openHfFolder, type HfFolder } from '../../reference/safetensors.js';
 import { GLOBAL_TENSORS, LAYER_TENSORS, LM_HEAD, type TensorNameEntry } from '../../reference/tensor-names.js';
+import { tensorResolver } from '../../reference/weights.js';
 import type { ByteSource } from '../../reference/bytes.js';
 import type { Engine, EngineSnapshot } from './types.js';
 import { L, M, tapName, WeightCode, weightBytes } from './wasm-layout.js';
@@ -152,15 +153,6 @@ function hfTensors(folder: HfFolder): RawTensors {
   };
 }
 
-/** The stored name of a table entry (GGUF aliases included), or undefined. */
-function findName(src: RawTensors, e: TensorNameEntry, layer: number | null): string | undefined {
-  const cands =
-    src.naming === 'hf'
-      ? [layer === null ? e.hf : `model.layers.${layer}.${e.hf}`]
-      : [e.gguf, ...(e.ggufAliases ?? [])].map((g) => (layer === null ? g : `blk.${layer}.${g}`));
-  return cands.find((n) => src.shape(n) !== undefined);
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 
 const DEFAULT_CONTEXT = 4096;
@@ -179,7 +171,7 @@ export async function createWasmEngine(input: ModelInput, opts: WasmEngineOption
   if ('gguf' in input) {
     const src = input.gguf;
     try {
-      const file = await readGguf(src);
+      const file = input.header ?? (await readGguf(src));
       config = configFromGguf((k) => ggufGet(file, k), src.name, file.tensorsByName.get('token_embd.weight')?.dims[1]);
       tensors = ggufTensors(file, src);
     } catch (e) {
@@ -220,22 +212,13 @@ async function build(config: Lfm2Config, src: RawTensors, opts: WasmEngineOption
   });
   const { exports: wasm, arena } = inst;
 
-  // --- names and shapes: every tensor the config implies, with its exact shape; nothing else
-  const used = new Set<string>();
+  // --- names and shapes: every tensor the config implies, with its exact shape; nothing else (the oracle's checks)
+  const tensors = tensorResolver(src, dims);
   const resolve = (e: TensorNameEntry, layer: number | null): { name: string; shape: number[] } => {
-    const name = findName(src, e, layer);
-    const shown = src.naming === 'hf' ? (layer === null ? e.hf : `model.layers.${layer}.${e.hf}`) : layer === null ? e.gguf : `blk.${layer}.${e.gguf}`;
-    if (!name) throw new TensorError(src.name, shown, `is missing${layer === null ? '' : ` (layer ${layer} is a ${dims.layerTypes[layer]} layer)`}`);
-    const want = e.shape(dims);
-    let got = src.shape(name)!;
-    if (got.length === 3 && got[1] === 1 && want.length === 2) got = [got[0], got[2]];
-    if (got.length !== want.length || got.some((x, i) => x !== want[i])) {
-      throw new TensorError(src.name, name, `expected shape [${want.join(', ')}] (HF order), got [${src.shape(name)!.join(', ')}]`);
-    }
-    const t = src.type(name);
-    if (!GGML_TYPES.get(t)?.supported) throw new TensorError(src.name, name, `has type ${ggmlTypeName(t)}, which the engine cannot read`);
-    used.add(name);
-    return { name, shape: want };
+    const r = tensors.resolve(e, layer);
+    const t = src.type(r.name);
+    if (!GGML_TYPES.get(t)?.supported) throw new TensorError(src.name, r.name, `has type ${ggmlTypeName(t)}, which the engine cannot read`);
+    return r;
   };
   const layerEntry = (hf: string) => LAYER_TENSORS.find((e) => e.hf === hf)!;
 
@@ -268,7 +251,7 @@ async function build(config: Lfm2Config, src: RawTensors, opts: WasmEngineOption
 
   const embed = mat(GLOBAL_TENSORS[0], null);
   const finalNorm = vec(GLOBAL_TENSORS[1], null);
-  const head = findName(src, LM_HEAD, null) ? mat(LM_HEAD, null) : embed;
+  const head = tensors.has(LM_HEAD, null) ? mat(LM_HEAD, null) : embed;
   const layers = dims.layerTypes.map((kind, l) => {
     const get = (hf: string) => mat(layerEntry(hf), l);
     const norm = (hf: string, tr = false) => vec(layerEntry(hf), l, tr);
@@ -280,10 +263,7 @@ async function build(config: Lfm2Config, src: RawTensors, opts: WasmEngineOption
       qn: norm('self_attn.q_layernorm.weight'), kn: norm('self_attn.k_layernorm.weight'),
     };
   });
-  const extra = src.names().filter((n) => !used.has(n));
-  if (extra.length > 0) {
-    throw new TensorError(src.name, extra[0], `is not part of an LFM2 model with this config (${nLayers} layers, types ${dims.layerTypes.join(',')})${extra.length > 1 ? `; ${extra.length - 1} more unexpected tensors` : ''}`);
-  }
+  tensors.checkNoneLeft();
 
   // --- allocate: descriptor, small buffers, state, scratch (also the load staging area), weights, KV caches last
   const desc = arena.alloc((M.LAYERS + nLayers * M.LAYER_WORDS) * 4);
