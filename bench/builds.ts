@@ -5,7 +5,7 @@
 //
 // Prints prefill / decode tok/s per build (1 thread) and checks that both builds give the same logits, bitwise.
 
-import { createWasmEngine } from '../src/engine/wasm-engine.js';
+import { createWasmCore } from '../src/engine/wasm-core.js';
 import { fileSource } from '../src/node/files.js';
 
 const [file, p = '128', d = '16'] = (globalThis as { Deno?: { args: string[] } }).Deno?.args ?? process.argv.slice(2);
@@ -13,7 +13,7 @@ const nPrompt = Number(p), nDecode = Number(d);
 const prompt = Array.from({ length: nPrompt }, (_, i) => 14 + ((i * 7919 + 13) % 60000));
 let first: Float32Array | null = null;
 for (const simd of ['auto', 'baseline'] as const) {
-  const e = await createWasmEngine({ gguf: await fileSource(file) }, { simd, contextLength: nPrompt + nDecode + 8 });
+  const e = await createWasmCore({ gguf: await fileSource(file) }, { simd, contextLength: nPrompt + nDecode + 8 });
   await e.decode(1);
   e.reset();
   let t = performance.now();

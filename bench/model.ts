@@ -40,14 +40,14 @@ function promptTokens(n: number): number[] {
 
 async function runWasm(file: string, nPrompt: number, nDecode: number): Promise<RunResult> {
   const { fileSource } = await import('../src/node/files.js');
-  const { createWasmEngine } = await import('../src/engine/wasm-engine.js');
+  const { createWasmCore } = await import('../src/engine/wasm-core.js');
   const { argmax } = await import('../tests/compare.js');
   const t0 = performance.now();
   // fileSource reads in place (readInto): weights go from the file into WASM memory without JS buffers in
   // between. --copying-reads hides readInto to measure the plain ByteSource path (~70 MiB higher peak).
   const src = await fileSource(file);
   const gguf = process.argv.includes('--copying-reads') ? { name: src.name, size: src.size, read: src.read, close: src.close } : src;
-  const e = await createWasmEngine({ gguf }, { contextLength: nPrompt + nDecode + 8, reuseLogits: !process.argv.includes('--fresh-logits'), prefillChunk: Number(arg('chunk', '64')) });
+  const e = await createWasmCore({ gguf }, { contextLength: nPrompt + nDecode + 8, reuseLogits: !process.argv.includes('--fresh-logits'), prefillChunk: Number(arg('chunk', '64')) });
   const loadS = (performance.now() - t0) / 1000;
   await e.decode(1); // warm-up: first calls run in V8's baseline tier
   e.reset();

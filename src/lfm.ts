@@ -80,8 +80,8 @@ export interface Lfm {
   /** The exact prompt text and ids a chat call would feed. */
   render(messages: ChatMessage[], options?: Pick<ChatOptions, 'tools' | 'keep_past_thinking'>): { text: string; tokens: number[] };
   /** Forgets the conversation state (checkpoints); the next call reads its prompt from scratch. */
-  reset(): void;
-  dispose(): void;
+  reset(): Promise<void>;
+  dispose(): Promise<void>;
 }
 
 /** Loads a model and its tokenizer from a GGUF file or an HF folder. */

@@ -32,7 +32,7 @@ describe('lfm logits --engine wasm', () => {
     expect(err).toMatch(/wasm (baseline|relaxed) \(Q4_0 -> Q4_0\)/);
     const got = new Float32Array(new Uint8Array(readFileSync(out)).buffer);
     const engine = await createWasmEngine({ gguf: bytesSource(bytes) });
-    expectBitwiseEqual('cli vs engine', got, engine.forward(tokens, { allLogits: true }));
+    expectBitwiseEqual('cli vs engine', got, await engine.forward(tokens, { allLogits: true }));
     const ref = await loadModel({ gguf: bytesSource(bytes) });
     expectClose('cli vs oracle', got, forward(ref.weights, ref.dims, newState(ref.dims), tokens, { allLogits: true }), 4e-2);
   });

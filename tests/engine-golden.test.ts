@@ -4,7 +4,7 @@
 
 import { afterAll, describe, expect, it } from 'vitest';
 import { bytesSource } from '../reference/bytes.js';
-import { createWasmEngine } from '../src/engine/wasm-engine.js';
+import { createWasmCore } from '../src/engine/wasm-core.js';
 import { LLAMACPP_MIN_TOP1_AGREEMENT } from './compare.js';
 import { compareToGolden, goldenModelBytes, logitsManifest } from './golden-cases.js';
 
@@ -15,7 +15,7 @@ describe('wasm engine vs llama.cpp goldens', () => {
   for (const c of logitsManifest.cases) {
     it(c.id, async () => {
       const gguf = await goldenModelBytes(c);
-      const engine = await createWasmEngine({ gguf: bytesSource(gguf, `${c.id}.gguf`) }, { weights: c.toleranceClass === 'float' ? 'f32' : 'auto' });
+      const engine = await createWasmCore({ gguf: bytesSource(gguf, `${c.id}.gguf`) }, { weights: c.toleranceClass === 'float' ? 'f32' : 'auto' });
       const r = compareToGolden(c, (tokens) => {
         engine.reset();
         return engine.forward(tokens, { allLogits: true });

@@ -15,7 +15,7 @@ import { concatParts, readGguf, readGgufTensorBytes } from '../reference/gguf.js
 import { loadModel, type LoadedModel } from '../reference/load.js';
 import { forward, newState } from '../reference/model.js';
 import { synthGguf, synthHfFolder, synthModel, type SynthFileType } from '../src/synth/random-model.js';
-import { createWasmEngine, type WasmEngine, type WasmEngineOptions } from '../src/engine/wasm-engine.js';
+import { createWasmCore, type WasmCore, type WasmEngineOptions } from '../src/engine/wasm-core.js';
 import { argmax, diff, describe as describeDiff } from './compare.js';
 import { dequantizeQ4_0, dequantizeQ8_0, quantizeQ4_0, quantizeQ8_0 } from '../reference/quant.js';
 import type { Lfm2Weights } from '../reference/model.js';
@@ -53,14 +53,14 @@ afterAll(() => console.log(`engine vs oracle:\n${measured.join('\n')}`));
 
 const gguf = (spec: (typeof GOLDEN_SHAPES)[number], type: SynthFileType) => concatParts(synthGguf(synthModel(spec), type));
 
-async function pair(bytes: Uint8Array, name: string, opts: WasmEngineOptions): Promise<{ ref: LoadedModel; eng: WasmEngine }> {
+async function pair(bytes: Uint8Array, name: string, opts: WasmEngineOptions): Promise<{ ref: LoadedModel; eng: WasmCore }> {
   const ref = await loadModel({ gguf: bytesSource(bytes, name) });
-  const eng = await createWasmEngine({ gguf: bytesSource(bytes, name) }, opts);
+  const eng = await createWasmCore({ gguf: bytesSource(bytes, name) }, opts);
   return { ref, eng };
 }
 
 /** Runs both over tokens with taps; returns the worst tap (by the given measure) and the logits report. */
-function compareTaps(ref: LoadedModel, eng: WasmEngine, tokens: number[]) {
+function compareTaps(ref: LoadedModel, eng: WasmCore, tokens: number[]) {
   const refTaps = new Map<string, Float32Array>();
   const engTaps = new Map<string, Float32Array>();
   const a = forward(ref.weights, ref.dims, newState(ref.dims), tokens, { allLogits: true, tap: (n, d) => refTaps.set(n, d) });
@@ -78,7 +78,7 @@ function compareTaps(ref: LoadedModel, eng: WasmEngine, tokens: number[]) {
 }
 
 /** Greedy decoding from a prompt: the oracle's tokens and the engine's, step by step. */
-async function greedy(ref: LoadedModel, eng: WasmEngine, prompt: number[], steps: number): Promise<{ ref: number[]; eng: number[]; gaps: number[] }> {
+async function greedy(ref: LoadedModel, eng: WasmCore, prompt: number[], steps: number): Promise<{ ref: number[]; eng: number[]; gaps: number[] }> {
   const st = newState(ref.dims);
   let lr = forward(ref.weights, ref.dims, st, prompt);
   eng.reset();
@@ -150,7 +150,7 @@ describe('engine vs oracle: conversions at load', () => {
       const q = weights === 'f32' ? (w: Float32Array) => w : weights === 'auto' ? (w: Float32Array) => dequantizeQ8_0(quantizeQ8_0(w), w.length) : (w: Float32Array) => dequantizeQ4_0(quantizeQ4_0(w), w.length);
       const want = forward(requantized(ref.weights, q), ref.dims, newState(ref.dims), tokens, { allLogits: true });
       const tol = weights === 'f32' ? ENGINE_F32_MAX_ABS : weights === 'auto' ? ENGINE_Q8_0_MAX_ABS : ENGINE_Q4_0_MAX_ABS;
-      const eng = await createWasmEngine({ hf: memoryFileSet(files, spec.name) }, { weights });
+      const eng = await createWasmCore({ hf: memoryFileSet(files, spec.name) }, { weights });
       expect(new Set(eng.weightLayouts.values())).toEqual(new Set([`BF16 -> ${weights === 'f32' ? 'F32' : weights === 'auto' ? 'Q8_0' : 'Q4_0'}`]));
       const d = diff(eng.forward(tokens, { allLogits: true }), want);
       measured.push(`  ${`${spec.name} HF BF16`.padEnd(22)} as ${weights.padEnd(5)} logits max|Δ| ${d.maxAbs.toExponential(2)}`);
@@ -178,7 +178,7 @@ describe('engine vs oracle: conversions at load', () => {
 
   it('every golden file type loads (F32/F16 default to Q8_0 unless f32 is asked for)', async () => {
     for (const type of GOLDEN_FILE_TYPES) {
-      const eng = await createWasmEngine({ gguf: bytesSource(gguf(GOLDEN_SHAPES[0], type), type) });
+      const eng = await createWasmCore({ gguf: bytesSource(gguf(GOLDEN_SHAPES[0], type), type) });
       const want = type === 'Q4_0' ? 'Q4_0' : 'Q8_0';
       expect(new Set(eng.weightLayouts.values())).toEqual(new Set([`${type} -> ${want}`]));
       expect(eng.weightBytes).toBeGreaterThan(0);

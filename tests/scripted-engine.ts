@@ -35,19 +35,19 @@ export function scriptedEngine(vocabSize: number, script: Script, contextLength 
       history.push(token);
       return logitsFor();
     },
-    reset() {
+    async reset() {
       history = [];
       promptLength = 0;
     },
-    save() {
+    async save() {
       return { position: history.length, history: [...history], promptLength } as EngineSnapshot;
     },
-    restore(s) {
+    async restore(s) {
       const snap = s as unknown as { history: number[]; promptLength: number };
       history = [...snap.history];
       promptLength = snap.promptLength;
     },
-    dispose() {},
+    async dispose() {},
   };
 }
 

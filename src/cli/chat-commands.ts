@@ -198,7 +198,7 @@ export async function cmdRun(argv: string[], io: ChatIo): Promise<number> {
     if (!flags.quiet) io.stderr.write(`${stats(r)}\n`);
     return 0;
   } finally {
-    lfm.dispose();
+    await lfm.dispose();
   }
 }
 
@@ -231,7 +231,7 @@ export async function chatLoop(lfm: Lfm, input: ChatInput, io: ChatIo, options: 
       if (line === '/exit' || line === '/quit') break;
       if (line === '/reset') {
         history = [...start];
-        lfm.reset();
+        await lfm.reset();
         io.stdout.write('(conversation cleared)\n> ');
         continue;
       }
@@ -279,7 +279,7 @@ export async function cmdChat(argv: string[], io: ChatIo): Promise<number> {
     );
   } finally {
     rl.close();
-    lfm.dispose();
+    await lfm.dispose();
   }
 }
 
@@ -313,6 +313,6 @@ export async function cmdServe(argv: string[], io: ChatIo): Promise<number> {
   io.stderr.write(`serving ${lfm.name} at http://${host}:${addr.port}/v1 (POST /v1/chat/completions, GET /v1/models); Ctrl-C stops\n`);
   await new Promise<void>((resolve) => process.once('SIGINT', resolve));
   await new Promise((r) => server.close(r));
-  lfm.dispose();
+  await lfm.dispose();
   return 0;
 }

@@ -367,9 +367,9 @@ async function runLogitsWasm(modelPath: string, tokens: number[], outPath: strin
       if (id >= V) throw new RunError(`token id ${id} (item ${i + 1} of --tokens) is not in the model's vocabulary: V = ${V}, valid ids 0..${V - 1}`);
     });
     const t1 = performance.now();
-    const logits = engine.forward(tokens, { allLogits: true }); // (T, V)
+    const logits = await engine.forward(tokens, { allLogits: true }); // (T, V)
     const forwardMs = performance.now() - t1;
-    engine.dispose();
+    await engine.dispose();
     await out.write(float32le(logits));
     const layouts = [...new Set(engine.weightLayouts.values())].join(', ');
     r = { format: `${st.isDirectory() ? 'hf' : 'gguf'}, wasm ${engine.build} (${layouts})`, tokens, logits, loadMs, forwardMs, V };

@@ -35,20 +35,20 @@ export function referenceEngine(model: LoadedModel): Engine {
       live();
       return forward(weights, dims, state, [token]);
     },
-    reset() {
+    async reset() {
       state = newState(dims);
     },
-    save(): ReferenceSnapshot {
+    async save(): Promise<ReferenceSnapshot> {
       live();
       return { position: state.pos, state: cloneState(state), owner };
     },
-    restore(s) {
+    async restore(s) {
       live();
       const snap = s as ReferenceSnapshot;
       if (snap.owner !== owner) throw new InputError('engine: snapshot belongs to another engine');
       state = cloneState(snap.state);
     },
-    dispose() {
+    async dispose() {
       disposed = true;
     },
   };

@@ -1,6 +1,8 @@
 // The interface every inference engine implements: the fp32 oracle today (reference-engine.ts), the WASM SIMD
 // engine later. Generation (src/generate/) sees only this.
 //
+// Every method is asynchronous: an engine may run in workers, and the caller's thread must stay free.
+//
 // An engine holds one sequence's state (position, KV cache, conv state). `prefill` and `decode` advance it and
 // return next-token logits; `save`/`restore` snapshot it, which is how a chat reuses the shared prefix of the
 // next turn (the conv state cannot be rolled back, so rewinding means restoring a snapshot).
@@ -27,10 +29,10 @@ export interface Engine extends EngineInfo {
   /** Feeds one token and returns the next-token logits, shape (V). */
   decode(token: number): Promise<Float32Array>;
   /** Back to position 0 with empty caches. */
-  reset(): void;
-  save(): EngineSnapshot;
+  reset(): Promise<void>;
+  save(): Promise<EngineSnapshot>;
   /** Restores a snapshot taken from this engine (the snapshot stays valid and can be restored again). */
-  restore(s: EngineSnapshot): void;
-  /** Releases memory; the engine is unusable afterwards. */
-  dispose(): void;
+  restore(s: EngineSnapshot): Promise<void>;
+  /** Releases memory (and any workers); the engine is unusable afterwards. */
+  dispose(): Promise<void>;
 }

@@ -133,9 +133,9 @@ export class GenerationSession {
   ) {}
 
   /** Forgets every checkpoint; the next prompt is read from scratch. */
-  reset(): void {
+  async reset(): Promise<void> {
     this.checkpoints = [];
-    this.engine.reset();
+    await this.engine.reset();
   }
 
   /** Feeds the prompt (reusing the longest checkpointed prefix) and returns the logits after it. */
@@ -148,16 +148,16 @@ export class GenerationSession {
     let logits: Float32Array;
     let cached = 0;
     if (best) {
-      this.engine.restore(best.snapshot);
+      await this.engine.restore(best.snapshot);
       cached = best.tokens.length;
       logits = cached === prompt.length ? best.logits : await this.engine.prefill(prompt.slice(cached));
       this.checkpoints = [best, ...this.checkpoints.filter((c) => c !== best)]; // most recently used first
     } else {
-      this.engine.reset();
+      await this.engine.reset();
       logits = await this.engine.prefill(prompt);
     }
     if (!best || cached !== prompt.length) {
-      this.checkpoints.unshift({ tokens: [...prompt], snapshot: this.engine.save(), logits });
+      this.checkpoints.unshift({ tokens: [...prompt], snapshot: await this.engine.save(), logits });
       this.checkpoints.length = Math.min(this.checkpoints.length, this.maxCheckpoints);
     }
     return { logits, cached, fed: prompt.length - cached, ms: now() - t0 };

@@ -63,7 +63,7 @@ async function wasmRuns(bytes: Uint8Array): Promise<SmokeResult['wasm']> {
   const sampled = await lfm.chat(MESSAGES, SAMPLED).result();
   const greedy = await lfm.chat(MESSAGES, GREEDY).result();
   const build = (lfm.engine as unknown as { build: string }).build;
-  lfm.dispose();
+  await lfm.dispose();
   return { build, tokens: sampled.tokens, greedy: greedy.tokens };
 }
 
@@ -74,7 +74,7 @@ export async function smoke(): Promise<SmokeResult> {
   const sampled = await lfm.chat(MESSAGES, SAMPLED).result();
   const greedy = await lfm.chat(MESSAGES, GREEDY).result();
   const ms = now() - t0;
-  lfm.dispose();
+  await lfm.dispose();
   return { tokens: sampled.tokens, greedy: greedy.tokens, answer: greedy.answer, finish: greedy.finish_reason, ms, wasm: await wasmRuns(bytes) };
 }
 
@@ -85,7 +85,7 @@ export async function logitTrace(tokens: readonly number[]): Promise<LogitTrace>
   const prompt = lfm.render(MESSAGES).tokens;
   const logits: number[][] = [Array.from(await lfm.engine.prefill(prompt))];
   for (const id of tokens.slice(0, -1)) logits.push(Array.from(await lfm.engine.decode(id)));
-  lfm.dispose();
+  await lfm.dispose();
   return { ggufHash: fnv1a(bytes), prompt, logits };
 }
 
