@@ -39,8 +39,8 @@ export function selfTest(scratch: usize): i32 {
   quantizeAct(x, act, K);
   for (let i = 0; i < 144; i++) store<u8>(w + <usize>i, <u8>((i * 73 + 11) & 0xff));
   for (let g = 0; g < 2; g++) for (let r = 0; r < 4; r++) store<u16>(w + <usize>(g * 72 + r * 2), <u16>(0x3c00 + r * 0x100)); // d = 1, 2, 4, 8... (f16)
-  matvecQ4_0(w, act, y1, 4, K);
-  matvecQ4_0Scalar(w, act, y2, 4, K);
+  matvecQ4_0(w, act, y1, 4, K, 0, 1);
+  matvecQ4_0Scalar(w, act, y2, 4, K, 0, 1);
   for (let r = 0; r < 4; r++) if (load<u32>(y1 + <usize>(r * 4)) != load<u32>(y2 + <usize>(r * 4))) return 0;
   return 1;
 }

@@ -9,6 +9,9 @@
 //   baseline SIMD128: nibbles widened to i16 and i32x4.dot_i16x8_s against the duplicated i16 activations.
 // Q8_0 weights are signed 8-bit and do not fit the relaxed dot's 7-bit operand, so they use the baseline path in
 // both builds. GEMM (T > 1, prefill) unpacks a group-block of weights once and reuses it for 4 tokens.
+//
+// Threads split the output rows: every kernel computes only row groups [g0, g1) (groups of 4 rows for the x4
+// layouts, single rows for f32), each output element whole (threads.ts).
 
 import { f16x4ToF32x4, f16ToF32 } from './common';
 import { ACT_BLOCK_BYTES, actD, actDup, actS, QK, Q4X4_BYTES, Q8X4_BYTES } from './quant';
@@ -17,10 +20,9 @@ import { ACT_BLOCK_BYTES, actD, actDup, actS, QK, Q4X4_BYTES, Q8X4_BYTES } from 
 // Scalar twins (one token)
 
 /** Scalar twin of matvecQ4_0. y (R) from W (x4 Q4_0) and one act row. */
-export function matvecQ4_0Scalar(w: usize, act: usize, y: usize, R: i32, K: i32): void {
+export function matvecQ4_0Scalar(w: usize, act: usize, y: usize, R: i32, K: i32, g0: i32, g1: i32): void {
   const nb = K / QK;
-  const G = (R + 3) >> 2;
-  for (let g = 0; g < G; g++) {
+  for (let g = g0; g < g1; g++) {
     let a0: f32 = 0, a1: f32 = 0, a2: f32 = 0, a3: f32 = 0;
     for (let b = 0; b < nb; b++) {
       const gp = w + <usize>((g * nb + b) * Q4X4_BYTES);
@@ -44,10 +46,9 @@ export function matvecQ4_0Scalar(w: usize, act: usize, y: usize, R: i32, K: i32)
 }
 
 /** Scalar twin of matvecQ8_0. */
-export function matvecQ8_0Scalar(w: usize, act: usize, y: usize, R: i32, K: i32): void {
+export function matvecQ8_0Scalar(w: usize, act: usize, y: usize, R: i32, K: i32, g0: i32, g1: i32): void {
   const nb = K / QK;
-  const G = (R + 3) >> 2;
-  for (let g = 0; g < G; g++) {
+  for (let g = g0; g < g1; g++) {
     let a0: f32 = 0, a1: f32 = 0, a2: f32 = 0, a3: f32 = 0;
     for (let b = 0; b < nb; b++) {
       const gp = w + <usize>((g * nb + b) * Q8X4_BYTES);
@@ -152,11 +153,10 @@ export function matvecQ8_0Scalar(w: usize, act: usize, y: usize, R: i32, K: i32)
 // SIMD matvec / GEMM
 
 /** y (R) = W x for one act row; W Q4_0 x4. */
-export function matvecQ4_0(w: usize, act: usize, y: usize, R: i32, K: i32): void {
+export function matvecQ4_0(w: usize, act: usize, y: usize, R: i32, K: i32, g0: i32, g1: i32): void {
   const nb = K / QK;
-  const G = (R + 3) >> 2;
   const mask = i8x16.splat(0x0f);
-  for (let g = 0; g < G; g++) {
+  for (let g = g0; g < g1; g++) {
     let acc = f32x4.splat(0);
     let gp = w + <usize>(g * nb * Q4X4_BYTES);
     for (let b = 0; b < nb; b++, gp += Q4X4_BYTES) {
@@ -170,12 +170,11 @@ export function matvecQ4_0(w: usize, act: usize, y: usize, R: i32, K: i32): void
 }
 
 /** y (T, R) = x (T act rows) . W^T; W Q4_0 x4. Tokens in tiles of 4 share each unpacked group-block. */
-export function gemmQ4_0(w: usize, act: usize, y: usize, R: i32, K: i32, T: i32): void {
+export function gemmQ4_0(w: usize, act: usize, y: usize, R: i32, K: i32, T: i32, g0: i32, g1: i32): void {
   const nb = K / QK;
-  const G = (R + 3) >> 2;
   const rowBytes = <usize>(nb * ACT_BLOCK_BYTES);
   const mask = i8x16.splat(0x0f);
-  for (let g = 0; g < G; g++) {
+  for (let g = g0; g < g1; g++) {
     const gw = w + <usize>(g * nb * Q4X4_BYTES);
     let t = 0;
     for (; t + 4 <= T; t += 4) {
@@ -215,10 +214,9 @@ export function gemmQ4_0(w: usize, act: usize, y: usize, R: i32, K: i32, T: i32)
 }
 
 /** y (R) = W x for one act row; W Q8_0 x4. */
-export function matvecQ8_0(w: usize, act: usize, y: usize, R: i32, K: i32): void {
+export function matvecQ8_0(w: usize, act: usize, y: usize, R: i32, K: i32, g0: i32, g1: i32): void {
   const nb = K / QK;
-  const G = (R + 3) >> 2;
-  for (let g = 0; g < G; g++) {
+  for (let g = g0; g < g1; g++) {
     let acc = f32x4.splat(0);
     let gp = w + <usize>(g * nb * Q8X4_BYTES);
     for (let b = 0; b < nb; b++, gp += Q8X4_BYTES) {
@@ -231,11 +229,10 @@ export function matvecQ8_0(w: usize, act: usize, y: usize, R: i32, K: i32): void
 }
 
 /** y (T, R) = x . W^T; W Q8_0 x4. Tokens in tiles of 4 share each loaded (and widened) group-block. */
-export function gemmQ8_0(w: usize, act: usize, y: usize, R: i32, K: i32, T: i32): void {
+export function gemmQ8_0(w: usize, act: usize, y: usize, R: i32, K: i32, T: i32, g0: i32, g1: i32): void {
   const nb = K / QK;
-  const G = (R + 3) >> 2;
   const rowBytes = <usize>(nb * ACT_BLOCK_BYTES);
-  for (let g = 0; g < G; g++) {
+  for (let g = g0; g < g1; g++) {
     const gw = w + <usize>(g * nb * Q8X4_BYTES);
     let t = 0;
     for (; t + 4 <= T; t += 4) {
@@ -274,8 +271,8 @@ export function gemmQ8_0(w: usize, act: usize, y: usize, R: i32, K: i32, T: i32)
 // f32 weights (the exactness mode for F32 / F16 / BF16 sources)
 
 /** Scalar twin: y[r] = sum_k W[r,k] x[k], accumulated in order in f32. */
-export function matvecF32Scalar(w: usize, x: usize, y: usize, R: i32, K: i32): void {
-  for (let r = 0; r < R; r++) {
+export function matvecF32Scalar(w: usize, x: usize, y: usize, R: i32, K: i32, r0: i32, r1: i32): void {
+  for (let r = r0; r < r1; r++) {
     const wr = w + <usize>r * <usize>(K * 4);
     let s: f32 = 0;
     for (let k = 0; k < K; k++) s += load<f32>(wr + <usize>(k * 4)) * load<f32>(x + <usize>(k * 4));
@@ -284,9 +281,9 @@ export function matvecF32Scalar(w: usize, x: usize, y: usize, R: i32, K: i32): v
 }
 
 /** y (R) = W x with four f32x4 accumulators; any K (the tail past a multiple of 16 is scalar). */
-export function matvecF32(w: usize, x: usize, y: usize, R: i32, K: i32): void {
+export function matvecF32(w: usize, x: usize, y: usize, R: i32, K: i32, r0: i32, r1: i32): void {
   const K16 = K & ~15;
-  for (let r = 0; r < R; r++) {
+  for (let r = r0; r < r1; r++) {
     const wr = w + <usize>r * <usize>(K * 4);
     let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
     for (let k = 0; k < K16; k += 16) {
@@ -304,6 +301,6 @@ export function matvecF32(w: usize, x: usize, y: usize, R: i32, K: i32): void {
 }
 
 /** y (T, R) = x (T, K) . W^T with f32 weights, a matvec per token. */
-export function gemmF32(w: usize, x: usize, y: usize, R: i32, K: i32, T: i32): void {
-  for (let t = 0; t < T; t++) matvecF32(w, x + <usize>(t * K * 4), y + <usize>(t * R * 4), R, K);
+export function gemmF32(w: usize, x: usize, y: usize, R: i32, K: i32, T: i32, r0: i32, r1: i32): void {
+  for (let t = 0; t < T; t++) matvecF32(w, x + <usize>(t * K * 4), y + <usize>(t * R * 4), R, K, r0, r1);
 }

@@ -1,6 +1,11 @@
 // The LFM2 forward step inside WASM: one call runs T tokens (a prefill chunk or one decode step) through every
 // layer and writes the logits. Mirrors reference/model.ts section by section, with the same local names and the
-// same tap points; the host (src/engine/wasm-engine.ts) calls forward() once per step, never once per op.
+// same tap points; the host (src/engine/wasm-core.ts) calls forward() once per step, never once per op.
+//
+// Threads (threads.ts): every thread calls forward(m, ith, nth) at once; each section computes thread ith's share
+// (token rows for the row-wise ops, row groups for the matmuls, channels for the conv, (token, kv head) units for
+// attention) and a barrier separates a section from the next one that reads its output. Row-wise ops that follow
+// each other on the same rows (residual -> norm -> quantize) need no barrier between them.
 //
 // Shape legend (spec §2): T new tokens, D hidden, H query heads, K kv heads, hd head dim, F FFN width,
 // V vocab, Lc conv kernel length. Matrices are (out, in); activations are (T, width) row-major f32.
@@ -8,22 +13,24 @@
 // Memory: this module allocates nothing. The host owns one bump allocator over the (imported) memory, places the
 // weights, caches and scratch buffers, and describes them in a table of i32 words (the "model descriptor") whose
 // address is passed to forward(). Word offsets are below; the host writes the same offsets
-// (src/engine/wasm-layout.ts).
+// (src/engine/wasm-layout.ts; tests/layout.test.ts checks the two agree).
 
 import { QK, ACT_BLOCK_BYTES, quantizeActRows, dequantRowX4 } from './quant';
 import { gemmF32, gemmQ4_0, gemmQ8_0, matvecQ4_0, matvecQ8_0 } from './matmul';
 import { attention, rmsnorm, rope, shortConv, siluMul } from './ops';
+import { barrier, share } from './threads';
 
 // @ts-ignore: decorator
 @external("env", "tap")
 declare function tapHost(id: i32, ptr: usize, rows: i32, cols: i32): void;
 
-// --- descriptor words (keep in sync with src/engine/wasm-layout.ts)
-const M_D = 0, M_H = 1, M_K = 2, M_HD = 3, M_F = 4, M_V = 5, M_LC = 6, M_NLAYERS = 7, M_EPS = 8;
+// --- descriptor words (the host's copy: src/engine/wasm-layout.ts)
+const M_D = 0, M_H = 1, M_K = 2, M_HD = 3, M_F = 4, M_V = 5, M_LC = 6, M_NLAYERS = 7, M_EPS = 8, M_CAPACITY = 9;
 const M_POS = 10;
 const M_EMBED = 12, M_EMBED_T = 13, M_HEAD = 14, M_HEAD_T = 15, M_FINAL_NORM = 16, M_ROPE = 17, M_TAPS = 18;
 const M_H_BUF = 19, M_XB = 20, M_OB = 21, M_BCX = 22, M_BX = 23, M_Q = 24, M_KB = 25, M_VB = 26, M_ATTN = 27;
 const M_GATE = 28, M_UP = 29, M_ACT = 30, M_SCORES = 31, M_LOGITS = 32, M_CONV_OUT = 33, M_CONV_Y = 34;
+const M_TOKENS = 35, M_NTOK = 36, M_ALL_LOGITS = 37, M_CTL = 38;
 const M_LAYERS = 64, LAYER_WORDS = 24;
 // layer words
 const L_KIND = 0, L_OP_NORM = 1, L_FFN_NORM = 2, L_W1 = 3, L_W1_T = 4, L_W3 = 5, L_W3_T = 6, L_W2 = 7, L_W2_T = 8;
@@ -31,7 +38,7 @@ const L_IN = 9, L_IN_T = 10, L_CONV = 11, L_OUT = 12, L_OUT_T = 13, L_STATE = 14
 const L_QP = 9, L_QP_T = 10, L_KP = 11, L_KP_T = 12, L_VP = 13, L_VP_T = 14, L_OP = 15, L_OP_T = 16;
 const L_QN = 17, L_KN = 18, L_KC = 19, L_VC = 20; // attention layers
 
-// --- tap ids: 32 * (layer + 1) + code; layer -1 for the model-level taps (keep in sync with the host's names)
+// --- tap ids: 32 * (layer + 1) + code; layer -1 for the model-level taps (the host's names: wasm-layout.ts)
 const T_EMBED = 0, T_FINAL_NORM = 1, T_LM_HEAD = 2;
 const T_OP_NORM = 1, T_IN_PROJ = 2, T_CONV = 3, T_CONV_OUT = 4, T_Q = 5, T_K = 6, T_V = 7, T_QN = 8, T_KN = 9;
 const T_QR = 10, T_KR = 11, T_ATTN = 12, T_ATTN_OUT = 13, T_FFN_NORM = 14, T_W1 = 15, T_W3 = 16, T_W2 = 17, T_LAYER = 18;
@@ -41,47 +48,68 @@ const T_QR = 10, T_KR = 11, T_ATTN = 12, T_ATTN_OUT = 13, T_FFN_NORM = 14, T_W1 
 // @ts-ignore: decorator
 @inline function ptr(m: usize, i: i32): usize { return <usize>load<u32>(m + <usize>(i * 4)); }
 
+// The thread context of the running forward(): set once at its start (each instance has its own globals).
 let taps = false;
+let ctl: usize = 0;
+let ith = 0;
+let nth = 1;
+
+/** A tap: every thread's share is written (barrier), thread 0 hands it to the host, which copies it (barrier). */
 function tap(layer: i32, code: i32, p: usize, rows: i32, cols: i32): void {
-  if (taps) tapHost(32 * (layer + 1) + code, p, rows, cols);
+  if (!taps) return;
+  barrier(ctl, nth);
+  if (ith == 0) tapHost(32 * (layer + 1) + code, p, rows, cols);
+  barrier(ctl, nth);
 }
 
-/** Quantizes x (T, K) to Q8_0 activations when any consumer's weights are quantized (type != 0). */
-function prep(x: usize, act: usize, K: i32, T: i32, t1: i32, t2: i32, t3: i32): void {
-  if ((t1 | t2 | t3) != 0) quantizeActRows(x, act, K, T);
+/** Quantizes this thread's rows [r0, r1) of x (T, K) to Q8_0 activations when any consumer's weights are quantized. */
+function prep(x: usize, act: usize, K: i32, r0: i32, r1: i32, t1: i32, t2: i32, t3: i32): void {
+  if ((t1 | t2 | t3) == 0 || r1 <= r0) return;
+  const rowBytes = <usize>actRowBytes(K);
+  quantizeActRows(x + <usize>(r0 * K * 4), act + <usize>r0 * rowBytes, K, r1 - r0);
 }
 
-/** y (T, R) = x (T, K) . W^T for a weight of `type` (0 f32, 2 Q4_0 x4, 8 Q8_0 x4); act = x already quantized. */
+/** This thread's share of y (T, R) = x (T, K) . W^T for a weight of `type` (0 f32, 2 Q4_0 x4, 8 Q8_0 x4). */
 function matmul(type: i32, w: usize, x: usize, act: usize, y: usize, R: i32, K: i32, T: i32): void {
-  if (type == 0) gemmF32(w, x, y, R, K, T);
-  else if (type == 2) { if (T == 1) matvecQ4_0(w, act, y, R, K); else gemmQ4_0(w, act, y, R, K, T); }
-  else { if (T == 1) matvecQ8_0(w, act, y, R, K); else gemmQ8_0(w, act, y, R, K, T); }
+  if (type == 0) {
+    gemmF32(w, x, y, R, K, T, share(R, ith, nth), share(R, ith + 1, nth));
+    return;
+  }
+  const G = (R + 3) >> 2;
+  const g0 = share(G, ith, nth), g1 = share(G, ith + 1, nth);
+  if (type == 2) { if (T == 1) matvecQ4_0(w, act, y, R, K, g0, g1); else gemmQ4_0(w, act, y, R, K, T, g0, g1); }
+  else { if (T == 1) matvecQ8_0(w, act, y, R, K, g0, g1); else gemmQ8_0(w, act, y, R, K, T, g0, g1); }
 }
 
-function residual(h: usize, o: usize, n: i32): void {
-  for (let i = 0; i < n; i += 4) v128.store(h + <usize>(i * 4), f32x4.add(v128.load(h + <usize>(i * 4)), v128.load(o + <usize>(i * 4))));
+/** h[r] += o[r] for rows [r0, r1) of n floats. */
+function residual(h: usize, o: usize, n: i32, r0: i32, r1: i32): void {
+  for (let i = r0 * n; i < r1 * n; i += 4) v128.store(h + <usize>(i * 4), f32x4.add(v128.load(h + <usize>(i * 4)), v128.load(o + <usize>(i * 4))));
 }
 
 /**
- * Runs T tokens (i32 ids at `tokens`, already validated by the host) from position M_POS, advances the conv
- * states, KV caches and M_POS, and writes logits (R, V) to M_LOGITS: R = T with allLogits, else 1 (the last
- * position). The host has written the RoPE angles of the T positions to M_ROPE (per token hd floats:
- * cos of the hd/2 frequencies, then their sin).
+ * Runs M_NTOK tokens (i32 ids at M_TOKENS, already validated by the host) from position M_POS, advances the conv
+ * states, KV caches and M_POS, and writes logits (R, V) to M_LOGITS: R = T with M_ALL_LOGITS, else 1 (the last
+ * position). The host has written the RoPE angles of the T positions to M_ROPE (per token hd floats: cos of the
+ * hd/2 frequencies, then their sin). Called by every thread at once: thread `ith_` of `nth_`.
  */
-export function forward(m: usize, tokens: usize, T: i32, allLogits: i32): void {
+export function forward(m: usize, ith_: i32, nth_: i32): void {
+  ith = ith_;
+  nth = nth_;
+  ctl = ptr(m, M_CTL);
   const D = word(m, M_D), H = word(m, M_H), K = word(m, M_K), hd = word(m, M_HD), F = word(m, M_F), V = word(m, M_V);
   const Lc = word(m, M_LC), eps = load<f32>(m + <usize>(M_EPS * 4));
-  const pos0 = word(m, M_POS);
+  const pos0 = word(m, M_POS), T = word(m, M_NTOK), tokens = ptr(m, M_TOKENS);
   taps = word(m, M_TAPS) != 0;
   const h = ptr(m, M_H_BUF); // (T, D) the residual stream
   const xb = ptr(m, M_XB); // (T, D) normed input of the current block
   const ob = ptr(m, M_OB); // (T, D) output of the current operator / MLP, before the residual add
   const act = ptr(m, M_ACT); // Q8_0 activations of whichever input is being multiplied
   const ropeCS = ptr(m, M_ROPE); // (T, hd)
+  const t0 = share(T, ith, nth), t1 = share(T, ith + 1, nth); // this thread's token rows
 
   // --- model.embed_tokens: a plain row lookup
   const embed = ptr(m, M_EMBED), embedT = word(m, M_EMBED_T);
-  for (let t = 0; t < T; t++) {
+  for (let t = t0; t < t1; t++) {
     const id = load<i32>(tokens + <usize>(t * 4));
     const row = h + <usize>(t * D * 4);
     if (embedT == 0) memory.copy(row, embed + <usize>id * <usize>(D * 4), <usize>(D * 4));
@@ -93,99 +121,123 @@ export function forward(m: usize, tokens: usize, T: i32, allLogits: i32): void {
   for (let l = 0; l < nLayers; l++) {
     const lw = m + <usize>((M_LAYERS + l * LAYER_WORDS) * 4);
 
-    // --- operator_norm
-    rmsnorm(xb, h, ptr(lw, L_OP_NORM), T, D, eps);
+    // --- operator_norm (the rows this thread also added the residual to)
+    rmsnorm(xb + <usize>(t0 * D * 4), h + <usize>(t0 * D * 4), ptr(lw, L_OP_NORM), t1 - t0, D, eps);
     tap(l, T_OP_NORM, xb, T, D);
 
     if (word(lw, L_KIND) == 0) {
       // --- conv: double-gated short convolution (spec §3)
       const bcx = ptr(m, M_BCX); // (T, 3D) = [b | c | x] per token
       const inT = word(lw, L_IN_T);
-      prep(xb, act, D, T, inT, 0, 0);
+      prep(xb, act, D, t0, t1, inT, 0, 0);
+      barrier(ctl, nth);
       matmul(inT, ptr(lw, L_IN), xb, act, bcx, 3 * D, D, T);
+      barrier(ctl, nth);
       tap(l, T_IN_PROJ, bcx, T, 3 * D);
-      // b*x before the conv (the cached history), the causal depthwise conv, then c * conv
+      // b*x before the conv (the cached history), the causal depthwise conv, then c * conv; threads split channels
       const convOut = ptr(m, M_CONV_OUT); // (T, D)
       const y = ptr(m, M_CONV_Y); // (T, D)
-      shortConv(bcx, ptr(lw, L_CONV), ptr(lw, L_STATE), ptr(m, M_BX), convOut, y, T, D, Lc);
+      const c0 = 4 * share(D >> 2, ith, nth), c1 = 4 * share(D >> 2, ith + 1, nth);
+      shortConv(bcx, ptr(lw, L_CONV), ptr(lw, L_STATE), ptr(m, M_BX), convOut, y, T, D, Lc, c0, c1);
+      barrier(ctl, nth);
       tap(l, T_CONV, convOut, T, D);
       const outT = word(lw, L_OUT_T);
-      prep(y, act, D, T, outT, 0, 0);
+      prep(y, act, D, t0, t1, outT, 0, 0);
+      barrier(ctl, nth);
       matmul(outT, ptr(lw, L_OUT), y, act, ob, D, D, T);
+      barrier(ctl, nth);
       tap(l, T_CONV_OUT, ob, T, D);
     } else {
       // --- self_attn: GQA with per-head q/k RMSNorm and NeoX RoPE (spec §4)
       const q = ptr(m, M_Q), k = ptr(m, M_KB), v = ptr(m, M_VB); // (T, H*hd), (T, K*hd), (T, K*hd)
       const qT = word(lw, L_QP_T), kT = word(lw, L_KP_T), vT = word(lw, L_VP_T);
-      prep(xb, act, D, T, qT, kT, vT);
+      prep(xb, act, D, t0, t1, qT, kT, vT);
+      barrier(ctl, nth);
       matmul(qT, ptr(lw, L_QP), xb, act, q, H * hd, D, T);
       matmul(kT, ptr(lw, L_KP), xb, act, k, K * hd, D, T);
       matmul(vT, ptr(lw, L_VP), xb, act, v, K * hd, D, T);
+      barrier(ctl, nth);
       tap(l, T_Q, q, T, H * hd);
       tap(l, T_K, k, T, K * hd);
       tap(l, T_V, v, T, K * hd);
 
-      rmsnorm(q, q, ptr(lw, L_QN), T * H, hd, eps);
-      rmsnorm(k, k, ptr(lw, L_KN), T * K, hd, eps);
+      // q_layernorm / k_layernorm and RoPE, per head vector: threads split the (token, head) rows
+      const q0 = share(T * H, ith, nth), q1 = share(T * H, ith + 1, nth);
+      const k0 = share(T * K, ith, nth), k1 = share(T * K, ith + 1, nth);
+      rmsnorm(q + <usize>(q0 * hd * 4), q + <usize>(q0 * hd * 4), ptr(lw, L_QN), q1 - q0, hd, eps);
+      rmsnorm(k + <usize>(k0 * hd * 4), k + <usize>(k0 * hd * 4), ptr(lw, L_KN), k1 - k0, hd, eps);
       tap(l, T_QN, q, T, H * hd);
       tap(l, T_KN, k, T, K * hd);
-
-      for (let t = 0; t < T; t++) {
-        const cs = ropeCS + <usize>(t * hd * 4);
-        rope(q + <usize>(t * H * hd * 4), H, hd, cs);
-        rope(k + <usize>(t * K * hd * 4), K, hd, cs);
-      }
+      for (let r = q0; r < q1; r++) rope(q + <usize>(r * hd * 4), 1, hd, ropeCS + <usize>((r / H) * hd * 4));
+      for (let r = k0; r < k1; r++) rope(k + <usize>(r * hd * 4), 1, hd, ropeCS + <usize>((r / K) * hd * 4));
       tap(l, T_QR, q, T, H * hd);
       tap(l, T_KR, k, T, K * hd);
 
-      const kvRow = <usize>(K * hd * 4);
+      // this thread's K and V head rows into the caches at positions pos0 + t
       const kc = ptr(lw, L_KC), vc = ptr(lw, L_VC);
-      memory.copy(kc + <usize>pos0 * kvRow, k, <usize>T * kvRow);
-      memory.copy(vc + <usize>pos0 * kvRow, v, <usize>T * kvRow);
+      const kvRow = <usize>(K * hd * 4), headB = <usize>(hd * 4);
+      for (let r = k0; r < k1; r++) {
+        const at = <usize>(pos0 + r / K) * kvRow + <usize>(r % K) * headB;
+        memory.copy(kc + at, k + <usize>r * headB, headB);
+        memory.copy(vc + at, v + <usize>r * headB, headB);
+      }
+      barrier(ctl, nth);
 
       const attn = ptr(m, M_ATTN); // (T, H*hd)
-      attention(q, kc, vc, attn, ptr(m, M_SCORES), T, pos0, H, K, hd);
+      const scores = ptr(m, M_SCORES) + <usize>ith * <usize>(word(m, M_CAPACITY) * 4); // this thread's (capacity)
+      attention(q, kc, vc, attn, scores, T, pos0, H, K, hd, share(T * K, ith, nth), share(T * K, ith + 1, nth));
+      barrier(ctl, nth);
       tap(l, T_ATTN, attn, T, H * hd);
       const oT = word(lw, L_OP_T);
-      prep(attn, act, H * hd, T, oT, 0, 0);
+      prep(attn, act, H * hd, t0, t1, oT, 0, 0);
+      barrier(ctl, nth);
       matmul(oT, ptr(lw, L_OP), attn, act, ob, D, H * hd, T);
+      barrier(ctl, nth);
       tap(l, T_ATTN_OUT, ob, T, D);
     }
 
     // --- residual
-    residual(h, ob, T * D);
+    residual(h, ob, D, t0, t1);
 
     // --- ffn_norm -> feed_forward (SwiGLU): w2( silu(w1 x) * (w3 x) )
-    rmsnorm(xb, h, ptr(lw, L_FFN_NORM), T, D, eps);
+    rmsnorm(xb + <usize>(t0 * D * 4), h + <usize>(t0 * D * 4), ptr(lw, L_FFN_NORM), t1 - t0, D, eps);
     tap(l, T_FFN_NORM, xb, T, D);
     const gate = ptr(m, M_GATE), up = ptr(m, M_UP); // (T, F)
     const w1T = word(lw, L_W1_T), w3T = word(lw, L_W3_T), w2T = word(lw, L_W2_T);
-    prep(xb, act, D, T, w1T, w3T, 0);
+    prep(xb, act, D, t0, t1, w1T, w3T, 0);
+    barrier(ctl, nth);
     matmul(w1T, ptr(lw, L_W1), xb, act, gate, F, D, T);
     matmul(w3T, ptr(lw, L_W3), xb, act, up, F, D, T);
+    barrier(ctl, nth);
     tap(l, T_W1, gate, T, F);
     tap(l, T_W3, up, T, F);
-    siluMul(gate, up, T * F);
-    prep(gate, act, F, T, w2T, 0, 0);
+    siluMul(gate + <usize>(t0 * F * 4), up + <usize>(t0 * F * 4), (t1 - t0) * F);
+    prep(gate, act, F, t0, t1, w2T, 0, 0);
+    barrier(ctl, nth);
     matmul(w2T, ptr(lw, L_W2), gate, act, ob, D, F, T);
+    barrier(ctl, nth);
     tap(l, T_W2, ob, T, D);
 
     // --- residual
-    residual(h, ob, T * D);
+    residual(h, ob, D, t0, t1);
     tap(l, T_LAYER, h, T, D);
   }
-  store<i32>(m + <usize>(M_POS * 4), pos0 + T);
+  barrier(ctl, nth); // the final norm's rows are split differently from the residual's
 
   // --- embedding_norm (the final norm) and the tied head, for the rows asked for
-  const R = allLogits != 0 ? T : 1;
+  const R = word(m, M_ALL_LOGITS) != 0 ? T : 1;
+  const r0 = share(R, ith, nth), r1 = share(R, ith + 1, nth);
   const hf = xb; // (R, D)
-  rmsnorm(hf, h + <usize>((T - R) * D * 4), ptr(m, M_FINAL_NORM), R, D, eps);
+  rmsnorm(hf + <usize>(r0 * D * 4), h + <usize>((T - R + r0) * D * 4), ptr(m, M_FINAL_NORM), r1 - r0, D, eps);
   tap(-1, T_FINAL_NORM, hf, R, D);
   const headT = word(m, M_HEAD_T);
   const logits = ptr(m, M_LOGITS); // (R, V)
-  prep(hf, act, D, R, headT, 0, 0);
+  prep(hf, act, D, r0, r1, headT, 0, 0);
+  barrier(ctl, nth);
   matmul(headT, ptr(m, M_HEAD), hf, act, logits, V, D, R);
   tap(-1, T_LM_HEAD, logits, R, V);
+  barrier(ctl, nth); // every thread's logits are written before thread 0 returns to the host
+  if (ith == 0) store<i32>(m + <usize>(M_POS * 4), pos0 + T);
 }
 
 /** Bytes of one Q8_0 activation row of K floats (the host sizes the act scratch with it). */

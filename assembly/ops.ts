@@ -119,62 +119,74 @@ export function softmax(s: usize, n: i32): void {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// The short conv (spec §3) for T tokens. bcx (T, 3D) = [b | c | x] per token; kw (Lc, D) is the depthwise kernel
-// transposed at load (tap k of every channel contiguous); state (Lc-1, D) holds the last Lc-1 rows of b*x, oldest
-// first. bx is scratch of (Lc-1+T, D). Writes out (T, D) = the conv output (the `conv.conv` tap) and y (T, D) =
-// c * conv (the out_proj input); advances the state.
+// The short conv (spec §3) for T tokens, channels [c0, c1) (threads split the channels; the SIMD version needs
+// multiples of 4). bcx (T, 3D) = [b | c | x] per token; kw (Lc, D) is the depthwise kernel transposed at load
+// (tap k of every channel contiguous); state (Lc-1, D) holds the last Lc-1 rows of b*x, oldest first. bx is
+// scratch of (Lc-1+T, D). Writes out (T, D) = the conv output (the `conv.conv` tap) and y (T, D) = c * conv (the
+// out_proj input); advances the state.
 
-export function shortConvScalar(bcx: usize, kw: usize, state: usize, bx: usize, out: usize, y: usize, T: i32, D: i32, Lc: i32): void {
+function convStateIn(state: usize, bx: usize, D: i32, Lc: i32, c0: i32, c1: i32): void {
+  const rowB = <usize>(D * 4), cb = <usize>(c0 * 4), n = <usize>((c1 - c0) * 4);
+  for (let k = 0; k < Lc - 1; k++) memory.copy(bx + <usize>k * rowB + cb, state + <usize>k * rowB + cb, n);
+}
+
+function convStateOut(state: usize, bx: usize, T: i32, D: i32, Lc: i32, c0: i32, c1: i32): void {
+  const rowB = <usize>(D * 4), cb = <usize>(c0 * 4), n = <usize>((c1 - c0) * 4);
+  for (let k = 0; k < Lc - 1; k++) memory.copy(state + <usize>k * rowB + cb, bx + <usize>(T + k) * rowB + cb, n);
+}
+
+export function shortConvScalar(bcx: usize, kw: usize, state: usize, bx: usize, out: usize, y: usize, T: i32, D: i32, Lc: i32, c0: i32, c1: i32): void {
   const rowB = <usize>(D * 4);
-  memory.copy(bx, state, <usize>(Lc - 1) * rowB);
+  convStateIn(state, bx, D, Lc, c0, c1);
   for (let t = 0; t < T; t++) {
     const z = bcx + <usize>(t * 3) * rowB, r = bx + <usize>(Lc - 1 + t) * rowB;
-    for (let ch = 0; ch < D; ch++) store<f32>(r + <usize>(ch * 4), load<f32>(z + <usize>(ch * 4)) * load<f32>(z + 2 * rowB + <usize>(ch * 4)));
+    for (let ch = c0; ch < c1; ch++) store<f32>(r + <usize>(ch * 4), load<f32>(z + <usize>(ch * 4)) * load<f32>(z + 2 * rowB + <usize>(ch * 4)));
   }
   for (let t = 0; t < T; t++) {
     const z = bcx + <usize>(t * 3) * rowB;
-    for (let ch = 0; ch < D; ch++) {
+    for (let ch = c0; ch < c1; ch++) {
       let s: f32 = 0;
       for (let k = 0; k < Lc; k++) s += load<f32>(kw + <usize>(k) * rowB + <usize>(ch * 4)) * load<f32>(bx + <usize>(t + k) * rowB + <usize>(ch * 4));
       store<f32>(out + <usize>t * rowB + <usize>(ch * 4), s);
       store<f32>(y + <usize>t * rowB + <usize>(ch * 4), load<f32>(z + rowB + <usize>(ch * 4)) * s);
     }
   }
-  memory.copy(state, bx + <usize>T * rowB, <usize>(Lc - 1) * rowB);
+  convStateOut(state, bx, T, D, Lc, c0, c1);
 }
 
-export function shortConv(bcx: usize, kw: usize, state: usize, bx: usize, out: usize, y: usize, T: i32, D: i32, Lc: i32): void {
+export function shortConv(bcx: usize, kw: usize, state: usize, bx: usize, out: usize, y: usize, T: i32, D: i32, Lc: i32, c0: i32, c1: i32): void {
   const rowB = <usize>(D * 4);
-  memory.copy(bx, state, <usize>(Lc - 1) * rowB);
+  convStateIn(state, bx, D, Lc, c0, c1);
   for (let t = 0; t < T; t++) {
     const z = bcx + <usize>(t * 3) * rowB, r = bx + <usize>(Lc - 1 + t) * rowB;
-    for (let ch = 0; ch < D; ch += 4) v128.store(r + <usize>(ch * 4), f32x4.mul(v128.load(z + <usize>(ch * 4)), v128.load(z + 2 * rowB + <usize>(ch * 4))));
+    for (let ch = c0; ch < c1; ch += 4) v128.store(r + <usize>(ch * 4), f32x4.mul(v128.load(z + <usize>(ch * 4)), v128.load(z + 2 * rowB + <usize>(ch * 4))));
   }
   for (let t = 0; t < T; t++) {
     const z = bcx + <usize>(t * 3) * rowB;
-    for (let ch = 0; ch < D; ch += 4) {
+    for (let ch = c0; ch < c1; ch += 4) {
       let s = f32x4.splat(0);
       for (let k = 0; k < Lc; k++) s = f32x4.add(s, f32x4.mul(v128.load(kw + <usize>(k) * rowB + <usize>(ch * 4)), v128.load(bx + <usize>(t + k) * rowB + <usize>(ch * 4))));
       v128.store(out + <usize>t * rowB + <usize>(ch * 4), s);
       v128.store(y + <usize>t * rowB + <usize>(ch * 4), f32x4.mul(v128.load(z + rowB + <usize>(ch * 4)), s));
     }
   }
-  memory.copy(state, bx + <usize>T * rowB, <usize>(Lc - 1) * rowB);
+  convStateOut(state, bx, T, D, Lc, c0, c1);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // GQA attention for T new tokens at positions pos0 .. pos0+T-1, whose K and V rows are already in the cache.
 // q (T, H, hd); kc, vc (capacity, K*hd) this layer's caches; out (T, H*hd); scores scratch of pos0+T floats.
-// Query head h reads kv head h / (H/K); token t sees cache rows 0 .. pos0+t (causal).
+// Query head h reads kv head h / (H/K); token t sees cache rows 0 .. pos0+t (causal). Work units are (token, kv
+// head) pairs u = t*K + g, for u in [u0, u1): threads split them; a unit covers the H/K query heads of its group.
 
-export function attentionScalar(q: usize, kc: usize, vc: usize, out: usize, scores: usize, T: i32, pos0: i32, H: i32, K: i32, hd: i32): void {
+export function attentionScalar(q: usize, kc: usize, vc: usize, out: usize, scores: usize, T: i32, pos0: i32, H: i32, K: i32, hd: i32, u0: i32, u1: i32): void {
   const group = H / K;
   const kvRow = <usize>(K * hd * 4);
   const scale: f32 = <f32>1.0 / sqrt<f32>(<f32>hd);
-  for (let t = 0; t < T; t++) {
+  for (let u = u0; u < u1; u++) {
+    const t = u / K, g = u % K;
     const n = pos0 + t + 1;
-    for (let h = 0; h < H; h++) {
-      const g = h / group;
+    for (let h = g * group; h < (g + 1) * group; h++) {
       const qp = q + <usize>((t * H + h) * hd * 4);
       for (let j = 0; j < n; j++) {
         const kp = kc + <usize>j * kvRow + <usize>(g * hd * 4);
@@ -193,14 +205,14 @@ export function attentionScalar(q: usize, kc: usize, vc: usize, out: usize, scor
   }
 }
 
-export function attention(q: usize, kc: usize, vc: usize, out: usize, scores: usize, T: i32, pos0: i32, H: i32, K: i32, hd: i32): void {
+export function attention(q: usize, kc: usize, vc: usize, out: usize, scores: usize, T: i32, pos0: i32, H: i32, K: i32, hd: i32, u0: i32, u1: i32): void {
   const group = H / K;
   const kvRow = <usize>(K * hd * 4);
   const scale: f32 = <f32>1.0 / sqrt<f32>(<f32>hd);
-  for (let t = 0; t < T; t++) {
+  for (let u = u0; u < u1; u++) {
+    const t = u / K, g = u % K;
     const n = pos0 + t + 1;
-    for (let h = 0; h < H; h++) {
-      const g = h / group;
+    for (let h = g * group; h < (g + 1) * group; h++) {
       const qp = q + <usize>((t * H + h) * hd * 4);
       for (let j = 0; j < n; j++) {
         const kp = kc + <usize>j * kvRow + <usize>(g * hd * 4);

@@ -8,7 +8,7 @@
 
 import { Bench } from 'tinybench';
 import { cpus } from 'node:os';
-import { instantiateEngineModule } from '../src/engine/wasm-module.js';
+import { instantiateEngineModule } from '../src/engine/wasm-builds.js';
 
 const simdArg = process.argv.indexOf('--simd');
 const inst = instantiateEngineModule({ simd: simdArg >= 0 ? (process.argv[simdArg + 1] as 'baseline' | 'relaxed') : 'auto' });
@@ -54,10 +54,10 @@ for (const [type, bb, mv, gemm] of [['Q4_0', 18, w.matvecQ4_0, w.gemmQ4_0], ['Q8
     const pw = matrix(R, K, bb), act = activations(K, T), y = a.alloc(R * T * 4);
     const bytes = (R * K * bb) / 32;
     const mvName = `${type} matvec ${name}`;
-    bench.add(mvName, () => mv(pw, act, y, R, K));
+    bench.add(mvName, () => mv(pw, act, y, R, K, 0, Math.ceil(R / 4)));
     meta.set(mvName, { bytes, ops: 2 * R * K });
     const gName = `${type} GEMM x${T} tokens ${name}`;
-    bench.add(gName, () => gemm(pw, act, y, R, K, T));
+    bench.add(gName, () => gemm(pw, act, y, R, K, T, 0, Math.ceil(R / 4)));
     meta.set(gName, { bytes, ops: 2 * R * K * T });
   }
 }
@@ -76,7 +76,7 @@ for (const [type, bb, mv, gemm] of [['Q4_0', 18, w.matvecQ4_0, w.gemmQ4_0], ['Q8
   for (const p of [kc, vc]) a.f32(p, ctx * K * hd).forEach((_, i, arr) => (arr[i] = Math.sin(i)));
   const q = a.alloc(H * hd * 4), out = a.alloc(H * hd * 4), sc = a.alloc(ctx * 4);
   a.f32(q, H * hd).forEach((_, i, arr) => (arr[i] = Math.cos(i)));
-  bench.add(`attention (1 token, ${ctx} positions, 32/8 heads x 64)`, () => w.attention(q, kc, vc, out, sc, 1, ctx - 1, H, K, hd));
+  bench.add(`attention (1 token, ${ctx} positions, 32/8 heads x 64)`, () => w.attention(q, kc, vc, out, sc, 1, ctx - 1, H, K, hd, 0, K));
 }
 
 await bench.run();

@@ -516,6 +516,12 @@ function tensorInfo(file: GgufFile, name: string): GgufTensorInfo {
   return t;
 }
 
+/** A tensor's shape in HF order (outermost first: GGUF lists dims innermost first), or undefined if absent. */
+export function ggufTensorShape(file: GgufFile, name: string): number[] | undefined {
+  const t = file.tensorsByName.get(name);
+  return t ? [...t.dims].reverse() : undefined;
+}
+
 /** The tensor's raw bytes (ggml layout, rows of dims[0] elements). */
 export async function readGgufTensorBytes(file: GgufFile, src: ByteSource, name: string): Promise<Uint8Array> {
   const t = tensorInfo(file, name);

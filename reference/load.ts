@@ -6,7 +6,7 @@
 import type { ByteSource, FileSet } from './bytes.js';
 import { configFromGguf, configFromHf, deriveDims, type Lfm2Config, type Lfm2Dims } from './config.js';
 import { ggmlTypeName } from './ggml-type.js';
-import { ggufGet, readGguf, readGgufTensorF32, type GgufFile } from './gguf.js';
+import { ggufGet, ggufTensorShape, readGguf, readGgufTensorF32, type GgufFile } from './gguf.js';
 import type { Lfm2Weights } from './model.js';
 import { openHfFolder } from './safetensors.js';
 import { loadWeights, type LoadProgress, type TensorSource } from './weights.js';
@@ -46,10 +46,7 @@ export async function openModel(input: ModelInput): Promise<OpenedModel> {
       name: src.name,
       naming: 'gguf',
       names: () => file.tensors.map((t) => t.name),
-      shape: (n) => {
-        const t = file.tensorsByName.get(n);
-        return t ? [...t.dims].reverse() : undefined;
-      },
+      shape: (n) => ggufTensorShape(file, n),
       typeName: (n) => ggmlTypeName(file.tensorsByName.get(n)?.type ?? -1),
       readF32: (n) => readGgufTensorF32(file, src, n),
     };

@@ -10,7 +10,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { f16ToF32, f32ToF16 } from '../reference/f16.js';
 import { dequantizeQ4_0, dequantizeQ8_0, quantizeQ4_0, quantizeQ8_0 } from '../reference/quant.js';
-import { instantiateEngineModule, relaxedSimdValidates, type Arena, type WasmExports, type WasmInstance } from '../src/engine/wasm-module.js';
+import { relaxedSimdValidates, type Arena, type WasmExports, type WasmInstance } from '../src/engine/wasm-module.js';
+import { instantiateEngineModule } from '../src/engine/wasm-builds.js';
 import { WASM_RELAXED_BASE64, WASM_SIMD_BASE64 } from '../src/engine/wasm-binaries.generated.js';
 
 /** f32 kernels summing in another order than their twin: |simd - scalar| <= KERNEL_F32_REL * sum |terms|. */
@@ -187,10 +188,11 @@ for (const inst of builds) {
           const { K, pw, act } = setup(s);
           const rowBytes = w.actRowBytes(K);
           const y1 = a.alloc(s.R * 4 + 16), y2 = a.alloc(s.R * 4 + 16), yg = a.alloc(s.T * s.R * 4 + 16);
-          gemm(pw, act, yg, s.R, K, s.T);
+          const G = Math.ceil(s.R / 4);
+          gemm(pw, act, yg, s.R, K, s.T, 0, G);
           for (let t = 0; t < s.T; t++) {
-            mv(pw, act + t * rowBytes, y1, s.R, K);
-            mvScalar(pw, act + t * rowBytes, y2, s.R, K);
+            mv(pw, act + t * rowBytes, y1, s.R, K, 0, G);
+            mvScalar(pw, act + t * rowBytes, y2, s.R, K, 0, G);
             expect(f32At(a, y1, s.R), `token ${t}: SIMD vs scalar`).toEqual(f32At(a, y2, s.R));
             expect(f32At(a, yg + t * s.R * 4, s.R), `token ${t}: GEMM vs matvec`).toEqual(f32At(a, y1, s.R));
           }
@@ -201,7 +203,7 @@ for (const inst of builds) {
         fc.assert(fc.property(shape, (s) => scoped(a, () => {
           const { K, ggml, pw, act } = setup({ ...s, T: 1 });
           const y = a.alloc(s.R * 4 + 16);
-          mvScalar(pw, act, y, s.R, K);
+          mvScalar(pw, act, y, s.R, K, 0, Math.ceil(s.R / 4));
           const ours = f32At(a, y, s.R);
           const nb = s.nb;
           const qs = bytesAt(a, act, K), dx = f32At(a, act + nb * 160, nb);
@@ -247,8 +249,8 @@ for (const inst of builds) {
         const rng = mulberry(seed);
         const W = Float32Array.from({ length: R * K }, () => rng() - 0.5), x = Float32Array.from({ length: K }, () => rng() - 0.5);
         const pw = put(a, W), px = put(a, x), y1 = a.alloc(R * 4), y2 = a.alloc(R * 4);
-        w.matvecF32(pw, px, y1, R, K);
-        w.matvecF32Scalar(pw, px, y2, R, K);
+        w.matvecF32(pw, px, y1, R, K, 0, R);
+        w.matvecF32Scalar(pw, px, y2, R, K, 0, R);
         const s1 = f32At(a, y1, R), s2 = f32At(a, y2, R);
         for (let r = 0; r < R; r++) {
           let ref = 0, mag = 0;
@@ -349,8 +351,8 @@ for (const inst of builds) {
           const pb = put(a, bcx), pk = put(a, kw), ps = put(a, st), bx = a.alloc((Lc - 1 + T) * D * 4), o = a.alloc(T * D * 4), y = a.alloc(T * D * 4);
           return { pb, pk, ps, bx, o, y };
         });
-        w.shortConv(outs[0].pb, outs[0].pk, outs[0].ps, outs[0].bx, outs[0].o, outs[0].y, T, D, Lc);
-        w.shortConvScalar(outs[1].pb, outs[1].pk, outs[1].ps, outs[1].bx, outs[1].o, outs[1].y, T, D, Lc);
+        w.shortConv(outs[0].pb, outs[0].pk, outs[0].ps, outs[0].bx, outs[0].o, outs[0].y, T, D, Lc, 0, D);
+        w.shortConvScalar(outs[1].pb, outs[1].pk, outs[1].ps, outs[1].bx, outs[1].o, outs[1].y, T, D, Lc, 0, D);
         for (const k of ['o', 'y'] as const) expect(f32At(a, outs[0][k], T * D)).toEqual(f32At(a, outs[1][k], T * D));
         expect(f32At(a, outs[0].ps, (Lc - 1) * D)).toEqual(f32At(a, outs[1].ps, (Lc - 1) * D));
         // TS: sequence = [state; b*x], out[t] = sum_k K[k] * seq[t+k], y = c * out; new state = last Lc-1 rows
@@ -371,8 +373,8 @@ for (const inst of builds) {
         const q = Float32Array.from({ length: T * H * hd }, () => rng() - 0.5);
         const kc = Float32Array.from({ length: n * K * hd }, () => rng() * 2 - 1), vc = Float32Array.from({ length: n * K * hd }, () => rng() * 2 - 1);
         const pq = put(a, q), pk = put(a, kc), pv = put(a, vc), o1 = a.alloc(T * H * hd * 4), o2 = a.alloc(T * H * hd * 4), sc = a.alloc(n * 4 + 64);
-        w.attention(pq, pk, pv, o1, sc, T, pos0, H, K, hd);
-        w.attentionScalar(pq, pk, pv, o2, sc, T, pos0, H, K, hd);
+        w.attention(pq, pk, pv, o1, sc, T, pos0, H, K, hd, 0, T * K);
+        w.attentionScalar(pq, pk, pv, o2, sc, T, pos0, H, K, hd, 0, T * K);
         const r1 = f32At(a, o1, T * H * hd), r2 = f32At(a, o2, T * H * hd);
         for (let t = 0; t < T; t++) for (let h = 0; h < H; h++) {
           const g = Math.floor(h / (H / K)), m = pos0 + t + 1;

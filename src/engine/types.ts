@@ -16,6 +16,10 @@ export interface EngineInfo {
   readonly contextLength: number;
 }
 
+export interface PrefillOptions {
+  signal?: AbortSignal;
+}
+
 /** An opaque snapshot of an engine's sequence state. */
 export interface EngineSnapshot {
   readonly position: number;
@@ -24,8 +28,12 @@ export interface EngineSnapshot {
 export interface Engine extends EngineInfo {
   /** Tokens consumed so far. */
   readonly position: number;
-  /** Feeds tokens (>= 1) and returns the logits after the last one, shape (V). */
-  prefill(tokens: readonly number[]): Promise<Float32Array>;
+  /**
+   * Feeds tokens (>= 1) and returns the logits after the last one, shape (V). A long prompt is fed in chunks;
+   * the signal is checked between them (an aborted prefill rejects with the signal's reason and leaves the
+   * position after the last chunk fed).
+   */
+  prefill(tokens: readonly number[], options?: PrefillOptions): Promise<Float32Array>;
   /** Feeds one token and returns the next-token logits, shape (V). */
   decode(token: number): Promise<Float32Array>;
   /** Back to position 0 with empty caches. */

@@ -1,9 +1,14 @@
-// The WASM SIMD engine behind the asynchronous Engine interface. The in-thread core (wasm-core.ts) does the work;
-// this wrapper is what loadLfm and the CLI hold.
+// The WASM SIMD engine behind the asynchronous Engine interface: what loadLfm and the CLI hold.
+//
+// Where the runtime has workers (Node's worker_threads, Web Workers in browsers, Deno and Bun), the core runs in
+// workers (worker/host.ts), with threads over a shared memory where one can be made; the caller's thread only
+// orchestrates. Elsewhere the core runs on the caller's thread, one forward step at a time, yielding to the event
+// loop between steps so that streaming, timers and abort still work.
 
 import type { ModelInput } from '../../reference/load.js';
-import type { Engine, EngineSnapshot } from './types.js';
+import type { Engine, EngineSnapshot, PrefillOptions } from './types.js';
 import { createWasmCore, type WasmCore, type WasmEngineOptions, type WasmForwardOptions } from './wasm-core.js';
+import { workerSpawner, type WorkerSpawner } from './worker/spawn.js';
 
 export type { WasmEngineOptions, WasmForwardOptions } from './wasm-core.js';
 
@@ -11,6 +16,10 @@ export interface WasmEngine extends Engine {
   readonly kind: 'wasm';
   readonly build: WasmCore['build'];
   readonly relaxedRejected?: string;
+  /** Threads that run each step. */
+  readonly threads: number;
+  /** How it runs, in words: build, threads, workers or not (and why not, when threads were asked for). */
+  readonly description: string;
   readonly dims: WasmCore['dims'];
   readonly weightBytes: number;
   readonly memoryBytes: number;
@@ -19,13 +28,53 @@ export interface WasmEngine extends Engine {
   forward(tokens: readonly number[], opts?: WasmForwardOptions): Promise<Float32Array>;
 }
 
+export interface CreateWasmEngineOptions extends WasmEngineOptions {
+  /**
+   * 'auto' (default): in workers where the runtime has them, else on this thread; 'none': on this thread (one
+   * thread, yielding between steps); or a WorkerSpawner of your own.
+   */
+  workers?: 'auto' | 'none' | WorkerSpawner;
+}
+
 /** Loads a model into the WASM engine. Takes ownership of the byte source (closed after load). */
-export async function createWasmEngine(input: ModelInput, opts: WasmEngineOptions = {}): Promise<WasmEngine> {
-  const core = await createWasmCore(input, opts);
+export async function createWasmEngine(input: ModelInput, opts: CreateWasmEngineOptions = {}): Promise<WasmEngine> {
+  const { workers = 'auto', ...core } = opts;
+  const spawner = workers === 'none' ? null : workers === 'auto' ? workerSpawner() : workers;
+  if (spawner) {
+    const { startWorkerEngine } = await import('./worker/host.js');
+    return startWorkerEngine(input, core, spawner);
+  }
+  return inThreadEngine(await createWasmCore(input, core), core.prefillChunk);
+}
+
+/** Yields to the event loop (a macrotask: timers, I/O and rendering get their turn). */
+export function yieldToEventLoop(): Promise<void> {
+  const g = globalThis as { setImmediate?: (f: () => void) => void; MessageChannel?: typeof MessageChannel };
+  if (g.setImmediate) return new Promise((r) => g.setImmediate!(r));
+  if (g.MessageChannel) {
+    return new Promise((r) => {
+      const ch = new g.MessageChannel!();
+      ch.port1.onmessage = () => (ch.port1.close(), r());
+      ch.port2.postMessage(0);
+    });
+  }
+  return new Promise((r) => setTimeout(r, 0));
+}
+
+/** The core on this thread: one step per call, and a yield to the event loop after each. */
+function inThreadEngine(core: WasmCore, prefillChunk = 64): WasmEngine {
+  const chunk = Math.max(1, Math.floor(prefillChunk));
+  const step = async <T>(f: () => T): Promise<T> => {
+    const r = f();
+    await yieldToEventLoop();
+    return r;
+  };
   return {
     kind: 'wasm',
     build: core.build,
     relaxedRejected: core.relaxedRejected,
+    threads: 1,
+    description: `wasm ${core.build}, 1 thread (on the caller's thread: no workers in this runtime)`,
     dims: core.dims,
     vocabSize: core.vocabSize,
     contextLength: core.contextLength,
@@ -37,9 +86,17 @@ export async function createWasmEngine(input: ModelInput, opts: WasmEngineOption
     get position() {
       return core.position;
     },
-    forward: async (tokens, o) => core.forward(tokens, o),
-    prefill: async (tokens) => core.prefill(tokens),
-    decode: async (token) => core.decode(token),
+    forward: (tokens, o) => step(() => core.forward(tokens, o)),
+    async prefill(tokens, o: PrefillOptions = {}) {
+      if (tokens.length === 0) return step(() => core.prefill(tokens)); // (the core names the error)
+      let logits!: Float32Array;
+      for (let at = 0; at < tokens.length; at += chunk) {
+        o.signal?.throwIfAborted();
+        logits = await step(() => core.prefill(tokens.slice(at, at + chunk)));
+      }
+      return logits;
+    },
+    decode: (token) => step(() => core.decode(token)),
     reset: async () => core.reset(),
     save: async (): Promise<EngineSnapshot> => core.save(),
     restore: async (s) => core.restore(s),

@@ -7,8 +7,18 @@ export const M = {
   EMBED: 12, EMBED_T: 13, HEAD: 14, HEAD_T: 15, FINAL_NORM: 16, ROPE: 17, TAPS: 18,
   H_BUF: 19, XB: 20, OB: 21, BCX: 22, BX: 23, Q: 24, KB: 25, VB: 26, ATTN: 27,
   GATE: 28, UP: 29, ACT: 30, SCORES: 31, LOGITS: 32, CONV_OUT: 33, CONV_Y: 34,
+  TOKENS: 35, NTOK: 36, ALL_LOGITS: 37, CTL: 38,
   LAYERS: 64, LAYER_WORDS: 24,
 } as const;
+
+/**
+ * The threads' control block (i32 words, in shared memory; CTL_BYTES long): COUNT and GEN are the barrier's
+ * (assembly/threads.ts); START is bumped by the leading thread to start a step, CMD says what to do (RUN or EXIT),
+ * DESC is the descriptor's address.
+ */
+export const CTL = { COUNT: 0, GEN: 1, START: 2, CMD: 3, DESC: 4 } as const;
+export const CTL_BYTES = 64;
+export const CMD = { RUN: 1, EXIT: 2 } as const;
 
 /** Words of one layer's entry (at M.LAYERS + l * M.LAYER_WORDS). */
 export const L = {

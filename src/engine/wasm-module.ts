@@ -1,5 +1,5 @@
-// Instantiating the WASM engine module: build selection (baseline SIMD128 or relaxed SIMD), the imported memory,
-// and the one allocator that owns it.
+// Instantiating the WASM engine module: build selection (baseline SIMD128 or relaxed SIMD; shared memory for
+// threads or not), the imported memory, and the one allocator that owns it.
 //
 // Build selection (WASM.md §2.3, §2.5): the relaxed build is used only when `WebAssembly.validate` accepts a
 // 40-byte probe using the relaxed dot AND the real relaxed kernel passes a known-answer self-test on first use
@@ -7,15 +7,17 @@
 // required. The bytes come from a generated module (no fs / fetch in core code).
 //
 // Memory: imported, no data segments in the module, and one owner of allocation: `Arena`, a bump allocator on
-// this side that grows the memory. A later worker pool can share the memory and instantiate the same module per
-// worker; the kernels only ever take pointers.
+// the loading thread that grows the memory. With threads the memory is shared and every worker instantiates the
+// threaded build over it (the "-mt" builds import a shared memory); the kernels only ever take pointers.
+//
+// This file does not import the binaries (wasm-builds.ts does), so the worker bundle stays small: workers get
+// the bytes of the chosen build from the host.
 
-import { LfmError } from '../../reference/errors.js';
-import { WASM_RELAXED_BASE64, WASM_SIMD_BASE64 } from './wasm-binaries.generated.js';
+import { ConfigError, LfmError } from '../../reference/errors.js';
 
 /** The module's exports (assembly/index.ts). Pointers are byte offsets into the memory; counts are i32. */
 export interface WasmExports {
-  forward(m: number, tokens: number, T: number, allLogits: number): void;
+  forward(m: number, ith: number, nth: number): void;
   actRowBytes(K: number): number;
   quantizeAct(x: number, row: number, K: number): void;
   quantizeActScalar(x: number, row: number, K: number): void;
@@ -25,15 +27,15 @@ export interface WasmExports {
   quantizeRowsQ4_0(dst: number, x: number, tmp: number, r0: number, n: number, K: number, R: number): void;
   quantizeRowsQ8_0(dst: number, x: number, tmp: number, r0: number, n: number, K: number, R: number): void;
   dequantRowX4(w: number, type: number, r: number, K: number, y: number): void;
-  matvecQ4_0(w: number, act: number, y: number, R: number, K: number): void;
-  matvecQ4_0Scalar(w: number, act: number, y: number, R: number, K: number): void;
-  gemmQ4_0(w: number, act: number, y: number, R: number, K: number, T: number): void;
-  matvecQ8_0(w: number, act: number, y: number, R: number, K: number): void;
-  matvecQ8_0Scalar(w: number, act: number, y: number, R: number, K: number): void;
-  gemmQ8_0(w: number, act: number, y: number, R: number, K: number, T: number): void;
-  matvecF32(w: number, x: number, y: number, R: number, K: number): void;
-  matvecF32Scalar(w: number, x: number, y: number, R: number, K: number): void;
-  gemmF32(w: number, x: number, y: number, R: number, K: number, T: number): void;
+  matvecQ4_0(w: number, act: number, y: number, R: number, K: number, g0: number, g1: number): void;
+  matvecQ4_0Scalar(w: number, act: number, y: number, R: number, K: number, g0: number, g1: number): void;
+  gemmQ4_0(w: number, act: number, y: number, R: number, K: number, T: number, g0: number, g1: number): void;
+  matvecQ8_0(w: number, act: number, y: number, R: number, K: number, g0: number, g1: number): void;
+  matvecQ8_0Scalar(w: number, act: number, y: number, R: number, K: number, g0: number, g1: number): void;
+  gemmQ8_0(w: number, act: number, y: number, R: number, K: number, T: number, g0: number, g1: number): void;
+  matvecF32(w: number, x: number, y: number, R: number, K: number, r0: number, r1: number): void;
+  matvecF32Scalar(w: number, x: number, y: number, R: number, K: number, r0: number, r1: number): void;
+  gemmF32(w: number, x: number, y: number, R: number, K: number, T: number, r0: number, r1: number): void;
   rmsnorm(y: number, x: number, w: number, T: number, n: number, eps: number): void;
   rmsnormScalar(y: number, x: number, w: number, T: number, n: number, eps: number): void;
   rope(v: number, heads: number, hd: number, cs: number): void;
@@ -42,10 +44,10 @@ export interface WasmExports {
   siluMulScalar(g: number, u: number, n: number): void;
   softmax(s: number, n: number): void;
   softmaxScalar(s: number, n: number): void;
-  shortConv(bcx: number, kw: number, state: number, bx: number, out: number, y: number, T: number, D: number, Lc: number): void;
-  shortConvScalar(bcx: number, kw: number, state: number, bx: number, out: number, y: number, T: number, D: number, Lc: number): void;
-  attention(q: number, kc: number, vc: number, out: number, scores: number, T: number, pos0: number, H: number, K: number, hd: number): void;
-  attentionScalar(q: number, kc: number, vc: number, out: number, scores: number, T: number, pos0: number, H: number, K: number, hd: number): void;
+  shortConv(bcx: number, kw: number, state: number, bx: number, out: number, y: number, T: number, D: number, Lc: number, c0: number, c1: number): void;
+  shortConvScalar(bcx: number, kw: number, state: number, bx: number, out: number, y: number, T: number, D: number, Lc: number, c0: number, c1: number): void;
+  attention(q: number, kc: number, vc: number, out: number, scores: number, T: number, pos0: number, H: number, K: number, hd: number, u0: number, u1: number): void;
+  attentionScalar(q: number, kc: number, vc: number, out: number, scores: number, T: number, pos0: number, H: number, K: number, hd: number, u0: number, u1: number): void;
   expf(x: number): number;
   isRelaxed(): number;
   selfTest(scratch: number): number;
@@ -57,6 +59,14 @@ export type WasmBuild = 'baseline' | 'relaxed';
 export class WasmUnavailableError extends LfmError {
   constructor(message: string) {
     super('E_WASM', message);
+  }
+}
+
+/** The model is valid but the WASM engine cannot run it (the reference engine can). */
+export class UnsupportedModelError extends ConfigError {
+  constructor(source: string, field: string, message: string) {
+    super(source, field, message);
+    (this as { code: string }).code = 'E_UNSUPPORTED';
   }
 }
 
@@ -92,29 +102,11 @@ export function relaxedSimdValidates(): boolean {
   return WebAssembly.validate(RELAXED_PROBE);
 }
 
-function base64Bytes(b64: string): Uint8Array {
-  if (typeof atob === 'function') {
-    const s = atob(b64);
-    const u = new Uint8Array(s.length);
-    for (let i = 0; i < s.length; i++) u[i] = s.charCodeAt(i);
-    return u;
-  }
-  throw new WasmUnavailableError('no base64 decoder (atob) in this runtime');
-}
-
-const compiled = new Map<WasmBuild, WebAssembly.Module>();
-function moduleFor(build: WasmBuild): WebAssembly.Module {
-  let m = compiled.get(build);
-  if (!m) {
-    m = new WebAssembly.Module(base64Bytes(build === 'relaxed' ? WASM_RELAXED_BASE64 : WASM_SIMD_BASE64) as BufferSource);
-    compiled.set(build, m);
-  }
-  return m;
-}
-
 export const PAGE = 65536;
 /** The arena starts above the first page, which stays unused (null pointers fault loudly into zeros). */
 const ARENA_START = PAGE;
+/** The threads' control block is the arena's first allocation, so every thread knows where it is. */
+export const CTL_ADDRESS = ARENA_START;
 
 /** A bump allocator over a WebAssembly.Memory: the one owner of allocation. `mark`/`release` free in LIFO order. */
 export class Arena {
@@ -156,44 +148,55 @@ export class Arena {
   }
 }
 
+/** An instance of a build over a memory, with the arena that allocates in it. */
 export interface WasmInstance {
   build: WasmBuild;
   exports: WasmExports;
   arena: Arena;
-  /** Why the relaxed build was not chosen (undefined when it was, or when baseline was asked for). */
+  /** Why the relaxed build is not used (undefined when it is, or when baseline was asked for). */
   relaxedRejected?: string;
+  /** Receives the module's tap calls (the core sets it; taps are only made when the descriptor enables them). */
+  onTap?: TapHost;
 }
 
 export type TapHost = (id: number, ptr: number, rows: number, cols: number) => void;
 
-export interface InstantiateOptions {
-  /** 'auto' (default): relaxed when it validates and passes the self-test, else baseline. */
-  simd?: 'auto' | WasmBuild;
-  /** Receives the module's tap calls (only made when the descriptor enables taps). */
-  tap?: TapHost;
-}
+/** Largest memory the engine asks for: wasm32's 4 GiB (pages are reserved, not resident, until used). */
+export const MAX_PAGES = 65536;
 
-function instantiate(build: WasmBuild, tap: TapHost): { exports: WasmExports; arena: Arena } {
-  const memory = new WebAssembly.Memory({ initial: 2, maximum: 65536 });
-  const instance = new WebAssembly.Instance(moduleFor(build), { env: { memory, tap } });
-  return { exports: instance.exports as unknown as WasmExports, arena: new Arena(memory) };
-}
-
-/** Instantiates the best usable build with a fresh memory and arena. */
-export function instantiateEngineModule(opts: InstantiateOptions = {}): WasmInstance {
-  if (!simdSupported()) throw new WasmUnavailableError('this runtime has no WebAssembly SIMD128, which the engine requires');
-  const want = opts.simd ?? 'auto';
-  const tap: TapHost = opts.tap ?? (() => {});
-  let relaxedRejected: string | undefined;
-  if (want !== 'baseline') {
-    if (!relaxedSimdValidates()) relaxedRejected = 'WebAssembly.validate rejects relaxed SIMD in this runtime';
-    else {
-      const r = instantiate('relaxed', tap);
-      const scratch = r.arena.alloc(2048);
-      if (r.exports.selfTest(scratch) === 1) return { build: 'relaxed', ...r };
-      relaxedRejected = 'the relaxed-SIMD kernel failed its known-answer self-test (Node 20 Liftoff bug?)';
-    }
-    if (want === 'relaxed') throw new WasmUnavailableError(`relaxed SIMD build requested but unusable: ${relaxedRejected}`);
+/** Whether this runtime can create a shared WebAssembly.Memory (browsers: only when cross-origin isolated). */
+export function sharedMemoryAvailable(): boolean {
+  if (typeof SharedArrayBuffer === 'undefined') return false;
+  try {
+    new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true } as WebAssembly.MemoryDescriptor);
+    return true;
+  } catch {
+    return false;
   }
-  return { build: 'baseline', ...instantiate('baseline', tap), relaxedRejected };
+}
+
+/** A memory for the engine: shared (threads) or not. A shared one needs a maximum; the largest that the runtime grants. */
+export function createMemory(shared: boolean): WebAssembly.Memory {
+  if (!shared) return new WebAssembly.Memory({ initial: 2, maximum: MAX_PAGES });
+  let err: unknown;
+  for (const maximum of [MAX_PAGES, MAX_PAGES / 2, MAX_PAGES / 4]) {
+    try {
+      return new WebAssembly.Memory({ initial: 2, maximum, shared: true } as WebAssembly.MemoryDescriptor);
+    } catch (e) {
+      err = e; // some browsers refuse to reserve 4 GiB of shared address space
+    }
+  }
+  throw new WasmUnavailableError(`cannot create a shared WebAssembly.Memory: ${(err as Error).message}`);
+}
+
+/** Instantiates a compiled build over `memory` (shared for the -mt builds). The arena starts empty. */
+export function instantiateModule(module: WebAssembly.Module, build: WasmBuild, memory: WebAssembly.Memory): WasmInstance {
+  const inst: WasmInstance = { build, exports: undefined as unknown as WasmExports, arena: new Arena(memory) };
+  const tap: TapHost = (id, p, rows, cols) => inst.onTap?.(id, p, rows, cols);
+  // the threads' sleep and wake-up (assembly/threads.ts: only threaded builds over a shared memory call them)
+  const i32 = () => new Int32Array(memory.buffer);
+  const wait = (p: number, expected: number) => void Atomics.wait(i32(), p >> 2, expected);
+  const notify = (p: number, count: number) => void Atomics.notify(i32(), p >> 2, count);
+  inst.exports = new WebAssembly.Instance(module, { env: { memory, tap, wait, notify } }).exports as unknown as WasmExports;
+  return inst;
 }
