@@ -121,7 +121,7 @@ async function main(): Promise<void> {
   await bundleWorker();
   const hash = sourceHash();
   if (existsSync(GENERATED) && readFileSync(GENERATED, 'utf8').includes(`SOURCE_HASH = '${hash}'`) && !process.argv.includes('--force')) {
-    console.log(`build:wasm: up to date (${hash})`);
+    if (!process.argv.includes('--quiet')) console.log(`build:wasm: up to date (${hash})`);
     return;
   }
   mkdirSync(OUT_DIR, { recursive: true });

@@ -12,6 +12,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    globalSetup: ['build/vitest-global-setup.ts'],
     execArgv: ['--experimental-wasm-relaxed-simd', '--no-liftoff'],
   },
 });

@@ -13,6 +13,8 @@ import { readText, type FileSet } from '../reference/bytes.js';
 import { FormatError, InputError } from '../reference/errors.js';
 import { ggufGet, readGguf } from '../reference/gguf.js';
 import { loadModel, type ModelInput } from '../reference/load.js';
+import { configFromGguf, configFromHf, deriveDims, type Lfm2Config } from '../reference/config.js';
+import { wasmUnsupported } from './engine/wasm-module.js';
 import type { LoadProgress } from '../reference/weights.js';
 import { encodeChat } from './chat/encode-chat.js';
 import type { ChatMessage, ToolCall, ToolDefinition } from './chat/types.js';
@@ -89,11 +91,14 @@ export async function loadLfm(input: ModelInput, options: LoadLfmOptions = {}): 
   if (options.engine !== undefined && !['auto', 'reference', 'wasm'].includes(options.engine)) {
     throw new InputError(`loadLfm: unknown engine ${JSON.stringify(options.engine)} (auto, reference or wasm)`);
   }
-  const kind = options.engine === undefined || options.engine === 'auto' ? ((await import('./engine/wasm-module.js')).wasmEngineUsable() ? 'wasm' : 'reference') : options.engine;
+  const auto = options.engine === undefined || options.engine === 'auto';
+  let kind = auto ? ((await import('./engine/wasm-module.js')).wasmEngineUsable() ? 'wasm' : 'reference') : options.engine;
   // The tokenizer comes from the GGUF header or the folder's tokenizer files; read them before the engine, which
   // closes the byte source when it has read the weights.
   const header = 'gguf' in input ? (input.header ?? (await readGguf(input.gguf))) : null;
   const withHeader: ModelInput = header && 'gguf' in input ? { gguf: input.gguf, header } : input; // parsed once
+  // 'auto' runs a model the WASM engine cannot (a width that is not a multiple of 4) on the oracle
+  if (kind === 'wasm' && auto && wasmUnsupported(deriveDims(await modelConfig(withHeader))) !== null) kind = 'reference';
   let engine: Engine;
   if (kind === 'wasm') {
     const { createWasmEngine } = await import('./engine/wasm-engine.js');
@@ -117,6 +122,23 @@ export async function loadLfm(input: ModelInput, options: LoadLfmOptions = {}): 
   }
   const defaults = { ...(/instruct/i.test(name) ? INSTRUCT_DEFAULTS : THINKING_DEFAULTS), ...options.sampling };
   return createLfm(name, engine, tokenizer, tokenizer.chatTemplate ?? null, defaults, options.maxCheckpoints);
+}
+
+/** The model's config, from the parsed GGUF header or the folder's config.json. */
+async function modelConfig(input: ModelInput): Promise<Lfm2Config> {
+  if ('gguf' in input) {
+    const file = input.header!;
+    return configFromGguf((k) => ggufGet(file, k), input.gguf.name, file.tensorsByName.get('token_embd.weight')?.dims[1]);
+  }
+  const text = await readText(input.hf, 'config.json');
+  if (text === null) throw new FormatError(input.hf.name, 'config.json', 'is missing (an HF model folder needs it)');
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new FormatError(`${input.hf.name}/config.json`, 'JSON', (e as Error).message);
+  }
+  return configFromHf(json, `${input.hf.name}/config.json`);
 }
 
 /** An Lfm over an engine and tokenizer you already have (tests, other engines). */

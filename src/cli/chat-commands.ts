@@ -13,6 +13,7 @@ import { validateSampling } from '../generate/sampler.js';
 import { loadLfm, type ChatOptions, type ChatResult, type Lfm } from '../lfm.js';
 import { openModelSource } from '../node/open-model.js';
 import { DEFAULT_MODEL } from '../sources/spec.js';
+import { MAX_THREADS } from '../engine/worker/spawn.js';
 import { parseCommand, UsageError, type Flags, type FlagSpec } from './flags.js';
 
 export interface ChatIo {
@@ -23,6 +24,7 @@ export interface ChatIo {
 export const RUN_FLAGS: FlagSpec = {
   model: { type: 'string', short: 'm' },
   engine: { type: 'string' },
+  threads: { type: 'string' },
   system: { type: 'string' },
   'hide-reasoning': { type: 'boolean' },
   json: { type: 'boolean' },
@@ -60,6 +62,7 @@ export const RUN_OPTIONS_HELP = `  -m, --model <spec>        .gguf file, HF fold
   --stop <text>             end the answer at this text
   --no-loop-guard           do not stop repetition loops
   --engine <name>           auto (default: wasm where WebAssembly SIMD runs), wasm, or reference (the fp32 oracle)
+  --threads <n>             compute threads of the wasm engine (default: every core)
   --cache-dir <dir>         download cache (default $LFM_CACHE or ~/.cache/lfm.ts)`;
 
 function num(command: string, flags: Flags, name: string, int = false): number | undefined {
@@ -118,6 +121,8 @@ function progressBar(io: ChatIo, quiet: boolean) {
 export async function openLfm(command: string, flags: Flags, io: ChatIo): Promise<Lfm> {
   const engine = flags.engine ?? 'auto';
   if (engine !== 'auto' && engine !== 'reference' && engine !== 'wasm') throw new UsageError(command, `--engine '${String(engine)}' is not an engine (auto, wasm or reference)`);
+  const threads = num(command, flags, 'threads', true);
+  if (threads !== undefined && (threads < 1 || threads > MAX_THREADS)) throw new UsageError(command, `--threads must be 1..${MAX_THREADS}, got ${threads}`);
   const quiet = flags.quiet === true || flags.json === true;
   const bar = progressBar(io, quiet);
   const spec = typeof flags.model === 'string' ? flags.model : DEFAULT_MODEL;
@@ -128,12 +133,12 @@ export async function openLfm(command: string, flags: Flags, io: ChatIo): Promis
   bar.done();
   const input = opened.kind === 'gguf' ? { gguf: opened.source } : { hf: opened.files };
   const t0 = Date.now();
-  const lfm = await loadLfm(input, { engine, onLoadProgress: (p) => bar.update(`load ${spec}`, p.loaded, p.total) });
+  const lfm = await loadLfm(input, { engine, wasm: { threads }, onLoadProgress: (p) => bar.update(`load ${spec}`, p.loaded, p.total) });
   bar.done();
   if (!quiet) {
-    const e = lfm.engine as { kind: string; build?: string; memoryBytes?: number };
+    const e = lfm.engine as { kind: string; description?: string; memoryBytes?: number };
     const resident = e.memoryBytes ? `, ${(e.memoryBytes / 2 ** 20).toFixed(0)} MiB resident` : '';
-    io.stderr.write(`loaded ${lfm.name} in ${((Date.now() - t0) / 1000).toFixed(1)} s (${e.kind}${e.build ? ` ${e.build}` : ''} engine${resident})\n`);
+    io.stderr.write(`loaded ${lfm.name} in ${((Date.now() - t0) / 1000).toFixed(1)} s (${e.description ?? `${e.kind} engine`}${resident})\n`);
   }
   return lfm;
 }
@@ -287,6 +292,7 @@ export async function cmdChat(argv: string[], io: ChatIo): Promise<number> {
 export const SERVE_FLAGS: FlagSpec = {
   model: { type: 'string', short: 'm' },
   engine: { type: 'string' },
+  threads: { type: 'string' },
   host: { type: 'string' },
   port: { type: 'string', short: 'p' },
   quiet: { type: 'boolean', short: 'q' },

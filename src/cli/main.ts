@@ -36,6 +36,7 @@ import { loadModel, type LoadedModel } from '../../reference/load.js';
 import { forward, newState } from '../../reference/model.js';
 import { createWasmEngine } from '../engine/wasm-engine.js';
 import { directoryFileSet, fileSource } from '../node/files.js';
+import { registerNodeWorkers } from '../node/worker-spawn.js';
 import { synthGguf, synthHfFolder, synthModel, type SynthFileType, type SynthSpec } from '../synth/random-model.js';
 
 /** Where the CLI writes; tests pass collectors, the entry point passes process.stdout / process.stderr. */
@@ -518,6 +519,7 @@ const COMMANDS: Record<string, (argv: string[], io: CliIo) => Promise<number>> =
 
 /** Runs one `lfm` command line; returns the exit code (never throws, never calls process.exit). */
 export async function main(argv: string[], io: CliIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  registerNodeWorkers();
   try {
     const [first, ...rest] = argv;
     if (first === undefined || first === '-h' || first === '--help' || first === 'help') {

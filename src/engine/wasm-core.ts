@@ -29,7 +29,7 @@ import { GLOBAL_TENSORS, LAYER_TENSORS, LM_HEAD, type TensorNameEntry } from '..
 import { tensorResolver } from '../../reference/weights.js';
 import type { EngineInfo, EngineSnapshot } from './types.js';
 import { CTL, CTL_BYTES, CMD, L, M, tapName, WeightCode, weightBytes } from './wasm-layout.js';
-import { CTL_ADDRESS, UnsupportedModelError, type Arena, type WasmBuild, type WasmExports, type WasmInstance } from './wasm-module.js';
+import { CTL_ADDRESS, UnsupportedModelError, wasmUnsupported, type Arena, type WasmBuild, type WasmExports, type WasmInstance } from './wasm-module.js';
 import { instantiateEngineModule } from './wasm-builds.js';
 import { loadMatrix, openTensors, type RawTensors } from './wasm-tensors.js';
 
@@ -144,20 +144,26 @@ export async function createWasmCore(input: ModelInput, opts: WasmEngineOptions 
   const { config, tensors, close } = await openTensors(input);
   try {
     const dims = deriveDims(config);
-    checkWidths(dims, tensors.name);
+    const unsupported = wasmUnsupported(dims);
+    if (unsupported) throw new UnsupportedModelError(tensors.name, unsupported.field, unsupported.message);
     return await buildCore(dims, tensors, opts, env ?? { instance: instantiateEngineModule({ simd: opts.simd }) });
   } finally {
     await close();
   }
 }
 
-/** The SIMD kernels work on groups of 4 floats: a width that is not a multiple of 4 is refused, not miscomputed. */
-function checkWidths(d: Lfm2Dims, source: string): void {
-  const widths: [string, number][] = [['hidden_size', d.D], ['head_dim', d.hd], ['FFN width (block_ff_dim)', d.F]];
-  for (const [field, n] of widths) {
-    if (n % 4 !== 0) {
-      throw new UnsupportedModelError(source, field, `is ${n}; the WASM engine needs widths that are multiples of 4 (the reference engine runs any width: engine 'reference')`);
-    }
+/**
+ * Throws the InputError a forward call gets for these tokens at this position: no tokens, an id outside the
+ * vocabulary, or more positions than the context holds. (The chunked prefill of wasm-engine.ts checks the whole
+ * prompt with it before feeding the first chunk.)
+ */
+export function checkTokens(tokens: readonly number[], position: number, V: number, capacity: number, maxPositions: number): void {
+  if (tokens.length < 1) throw new InputError('forward: no tokens given');
+  tokens.forEach((id, t) => {
+    if (!Number.isInteger(id) || id < 0 || id >= V) throw new InputError(`forward: token id ${id} at index ${t} is outside the vocabulary 0..${V - 1}`);
+  });
+  if (position + tokens.length > capacity) {
+    throw new InputError(`forward: ${position + tokens.length} positions exceed the engine's context of ${capacity}${capacity < maxPositions ? ` (contextLength option; the model allows ${maxPositions})` : ''}`);
   }
 }
 
@@ -354,15 +360,7 @@ async function buildCore(dims: Lfm2Dims, src: RawTensors, opts: WasmEngineOption
   /** The token at each cache position (what a snapshot's tokens are checked against). */
   const cached = new Int32Array(capacity);
 
-  const check = (tokens: readonly number[]) => {
-    if (tokens.length < 1) throw new InputError('forward: no tokens given');
-    tokens.forEach((id, t) => {
-      if (!Number.isInteger(id) || id < 0 || id >= V) throw new InputError(`forward: token id ${id} at index ${t} is outside the vocabulary 0..${V - 1}`);
-    });
-    if (pos() + tokens.length > capacity) {
-      throw new InputError(`forward: ${pos() + tokens.length} positions exceed the engine's context of ${capacity}${capacity < dims.maxPositions ? ` (contextLength option; the model allows ${dims.maxPositions})` : ''}`);
-    }
-  };
+  const check = (tokens: readonly number[]) => checkTokens(tokens, pos(), V, capacity, dims.maxPositions);
 
   let tapFn: TapFn | null = null;
   inst.onTap = (id, p, rows, cols) => tapFn?.(tapName(id), arena.f32(p, rows * cols).slice(), [rows, cols]);

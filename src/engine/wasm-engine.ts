@@ -7,7 +7,7 @@
 
 import type { ModelInput } from '../../reference/load.js';
 import type { Engine, EngineSnapshot, PrefillOptions } from './types.js';
-import { createWasmCore, type WasmCore, type WasmEngineOptions, type WasmForwardOptions } from './wasm-core.js';
+import { checkTokens, createWasmCore, type WasmCore, type WasmEngineOptions, type WasmForwardOptions } from './wasm-core.js';
 import { workerSpawner, type WorkerSpawner } from './worker/spawn.js';
 
 export type { WasmEngineOptions, WasmForwardOptions } from './wasm-core.js';
@@ -88,7 +88,7 @@ function inThreadEngine(core: WasmCore, prefillChunk = 64): WasmEngine {
     },
     forward: (tokens, o) => step(() => core.forward(tokens, o)),
     async prefill(tokens, o: PrefillOptions = {}) {
-      if (tokens.length === 0) return step(() => core.prefill(tokens)); // (the core names the error)
+      checkTokens(tokens, core.position, core.vocabSize, core.contextLength, core.dims.maxPositions); // all, before any chunk
       let logits!: Float32Array;
       for (let at = 0; at < tokens.length; at += chunk) {
         o.signal?.throwIfAborted();

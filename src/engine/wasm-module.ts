@@ -62,6 +62,18 @@ export class WasmUnavailableError extends LfmError {
   }
 }
 
+/**
+ * Why the WASM engine cannot run a model of these sizes, or null when it can: the SIMD kernels work on groups of
+ * 4 floats, so a width that is not a multiple of 4 is refused (UnsupportedModelError), never miscomputed.
+ */
+export function wasmUnsupported(d: { D: number; hd: number; F: number }): { field: string; message: string } | null {
+  const widths: [string, number][] = [['hidden_size', d.D], ['head_dim', d.hd], ['FFN width (block_ff_dim)', d.F]];
+  for (const [field, n] of widths) {
+    if (n % 4 !== 0) return { field, message: `is ${n}; the WASM engine needs widths that are multiples of 4 (the reference engine runs any width: engine 'reference')` };
+  }
+  return null;
+}
+
 /** The model is valid but the WASM engine cannot run it (the reference engine can). */
 export class UnsupportedModelError extends ConfigError {
   constructor(source: string, field: string, message: string) {

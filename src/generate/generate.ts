@@ -138,8 +138,11 @@ export class GenerationSession {
     await this.engine.reset();
   }
 
-  /** Feeds the prompt (reusing the longest checkpointed prefix) and returns the logits after it. */
-  private async prefill(prompt: readonly number[]): Promise<{ logits: Float32Array; cached: number; fed: number; ms: number }> {
+  /**
+   * Feeds the prompt (reusing the longest checkpointed prefix) and returns the logits after it, or null when the
+   * signal fired first (checked between prefill chunks).
+   */
+  private async prefill(prompt: readonly number[], signal?: AbortSignal): Promise<{ logits: Float32Array | null; cached: number; fed: number; ms: number }> {
     const t0 = now();
     let best: Checkpoint | null = null;
     for (const c of this.checkpoints) {
@@ -147,14 +150,19 @@ export class GenerationSession {
     }
     let logits: Float32Array;
     let cached = 0;
-    if (best) {
-      await this.engine.restore(best.snapshot);
-      cached = best.tokens.length;
-      logits = cached === prompt.length ? best.logits : await this.engine.prefill(prompt.slice(cached));
-      this.checkpoints = [best, ...this.checkpoints.filter((c) => c !== best)]; // most recently used first
-    } else {
-      await this.engine.reset();
-      logits = await this.engine.prefill(prompt);
+    try {
+      if (best) {
+        await this.engine.restore(best.snapshot);
+        cached = best.tokens.length;
+        logits = cached === prompt.length ? best.logits : await this.engine.prefill(prompt.slice(cached), { signal });
+        this.checkpoints = [best, ...this.checkpoints.filter((c) => c !== best)]; // most recently used first
+      } else {
+        await this.engine.reset();
+        logits = await this.engine.prefill(prompt, { signal });
+      }
+    } catch (e) {
+      if (signal?.aborted && e === signal.reason) return { logits: null, cached, fed: 0, ms: now() - t0 };
+      throw e;
     }
     if (!best || cached !== prompt.length) {
       this.checkpoints.unshift({ tokens: [...prompt], snapshot: await this.engine.save(), logits });
@@ -184,8 +192,8 @@ export class GenerationSession {
     const stops = options.stop === undefined ? [] : Array.isArray(options.stop) ? options.stop : [options.stop];
     const stopMatcher = new StopMatcher(stops);
 
-    const pre = await this.prefill(prompt);
-    let logits = pre.logits;
+    const pre = await this.prefill(prompt, options.signal);
+    let logits = pre.logits ?? new Float32Array(0);
     const context = [...prompt];
     const generated: number[] = [];
     const decoder = tk.createStreamDecoder({ skipSpecial: true });
@@ -199,7 +207,7 @@ export class GenerationSession {
     let steered = false;
     const toolCalls: ToolCallResult[] = [];
     const invalid: InvalidToolCall[] = [];
-    let finish: FinishReason | null = null;
+    let finish: FinishReason | null = pre.logits ? null : 'abort'; // (aborted during the prefill)
     const tDecode = now();
     const pending: GenerationEvent[] = [];
 

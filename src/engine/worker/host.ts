@@ -9,19 +9,17 @@ import { InputError } from '../../../reference/errors.js';
 import type { ByteSource } from '../../../reference/bytes.js';
 import type { ModelInput } from '../../../reference/load.js';
 import { buildBytes, chooseBuild } from '../wasm-builds.js';
-import type { WasmEngineOptions, WasmSnapshot } from '../wasm-core.js';
+import { checkTokens, type WasmEngineOptions, type WasmSnapshot } from '../wasm-core.js';
 import type { WasmEngine } from '../wasm-engine.js';
 import { createMemory, sharedMemoryAvailable } from '../wasm-module.js';
 import type { ByteSourceReadInto } from '../wasm-tensors.js';
 import { errorFromRecord, errorRecord, type CallMethod, type ForwardResult, type HostToWorker, type LoadedInfo, type WorkerToHost } from './protocol.js';
-import type { SpawnedWorker, WorkerSpawner } from './spawn.js';
+import { MAX_THREADS, type SpawnedWorker, type WorkerSpawner } from './spawn.js';
 import { stopTeam } from './thread-team.js';
 import { WORKER_SOURCE } from './worker-source.generated.js';
 
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 
-/** Most threads an engine starts (more than the cores only costs: the barrier spins). */
-export const MAX_THREADS = 64;
 
 /** Reads [offset, offset+length) of a source into `target`, in place when the source can. */
 async function readInto(src: ByteSource, offset: number, target: Uint8Array, what?: string): Promise<void> {
@@ -174,7 +172,8 @@ export async function startWorkerEngine(input: ModelInput, opts: WasmEngineOptio
     },
     forward,
     async prefill(tokens, o = {}) {
-      if (tokens.length === 0) return forward(tokens); // (the worker names the error)
+      if (broken) throw broken;
+      checkTokens(tokens, position, info.vocabSize, info.contextLength, info.dims.maxPositions); // all, before any chunk
       let logits!: Float32Array;
       for (let at = 0; at < tokens.length; at += chunk) {
         o.signal?.throwIfAborted();

@@ -4,6 +4,9 @@
 
 import type { HostToWorker, WorkerToHost } from './protocol.js';
 
+/** Most threads an engine starts (more than the cores only costs: the barrier spins). */
+export const MAX_THREADS = 64;
+
 /** A started worker, seen from the host. */
 export interface SpawnedWorker {
   post(msg: HostToWorker, transfer?: Transferable[]): void;
