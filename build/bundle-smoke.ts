@@ -19,6 +19,9 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const SMOKE_ENTRY = join(ROOT, 'tests', 'runtimes', 'smoke-entry.ts');
 export const SMOKE_OUT_DIR = join(ROOT, 'build', 'out', 'runtimes');
 export const SMOKE_BUNDLE = join(SMOKE_OUT_DIR, 'smoke.js');
+/** The Node variant (tests/runtimes/smoke-node.ts): the same payload with worker_threads for the engine's workers. */
+export const SMOKE_NODE_ENTRY = join(ROOT, 'tests', 'runtimes', 'smoke-node.ts');
+export const SMOKE_NODE_BUNDLE = join(SMOKE_OUT_DIR, 'smoke-node.js');
 
 /** Every spelling of a Node built-in: 'fs', 'node:fs', 'fs/promises', 'node:test' (prefix-only modules). */
 const NODE_BUILTINS = [...new Set(builtinModules.flatMap((m) => (m.startsWith('node:') ? [m] : [m, `node:${m}`])))].concat('node:*');
@@ -81,6 +84,14 @@ export async function bundleSmoke(options: { entry?: string; outfile?: string } 
   if (chains.length) {
     const lines = chains.map((c) => '  ' + c.join('\n    -> '));
     throw new PortabilityError(`the runtime-agnostic bundle imports ${chains.length} module(s) from outside itself:\n${lines.join('\n')}`);
+  }
+  if (entry === SMOKE_ENTRY) {
+    await build({
+      absWorkingDir: ROOT, entryPoints: [SMOKE_NODE_ENTRY], outfile: SMOKE_NODE_BUNDLE, bundle: true, format: 'esm', platform: 'node',
+      target: 'es2022', logLevel: 'silent',
+      // (a CommonJS shim for esbuild's require of node built-ins in an ESM bundle)
+      banner: { js: "import { createRequire as __lfmCreateRequire } from 'node:module'; const require = __lfmCreateRequire(import.meta.url);" },
+    });
   }
   return { outfile, bytes: metafile.outputs[key(outfile)]?.bytes ?? 0, ms, inputs: Object.keys(metafile.inputs) };
 }

@@ -1,6 +1,6 @@
 // Runs the smoke bundle (build/bundle-smoke.ts) in each JavaScript runtime and returns what it printed:
 //
-//   node      `node tests/runtimes/print-smoke.mjs`
+//   node      `node tests/runtimes/print-smoke-node.mjs` (the bundle's Node variant: workers on worker_threads)
 //   deno      `deno run --no-prompt --no-config --no-lock --no-remote --no-npm print-smoke.mjs`: no permissions at all
 //   bun       `bun print-smoke.mjs` (JavaScriptCore, the one non-V8 engine here)
 //   chromium  a page served from 127.0.0.1 imports the bundle; playwright-core calls smoke() in it
@@ -31,6 +31,7 @@ import type { LogitTrace, SmokeResult } from './smoke-entry.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PRINT_SMOKE = join(ROOT, 'tests', 'runtimes', 'print-smoke.mjs');
+const PRINT_SMOKE_NODE = join(ROOT, 'tests', 'runtimes', 'print-smoke-node.mjs');
 const RUN_TIMEOUT_MS = 120_000;
 const INSTALL_TIMEOUT_MS = 600_000;
 
@@ -135,7 +136,7 @@ async function runScript(file: string, args: string[], env: NodeJS.ProcessEnv = 
 // The runtimes
 
 async function runNode(): Promise<RunResult> {
-  return runScript(process.execPath, [PRINT_SMOKE]);
+  return runScript(process.execPath, [PRINT_SMOKE_NODE]);
 }
 
 async function runDeno(): Promise<RunResult> {
@@ -179,11 +180,12 @@ const PAGE_HTML = `<!doctype html>
 <meta charset="utf-8">
 <title>lfm.ts runtime smoke</title>
 <script type="module">
-  import { describeRuntime, logitTrace, smoke } from './smoke.js';
+  import { describeRuntime, logitTrace, smoke, wasmGreedy } from './smoke.js';
   window.runSmoke = async () => {
     const result = await smoke();
     return { runtime: describeRuntime(), smoke: result, trace: await logitTrace(result.tokens) };
   };
+  window.runWasmGreedy = () => wasmGreedy();
 </script>
 `;
 
@@ -218,28 +220,30 @@ async function findChromium(): Promise<{ path: string } | { missing: string }> {
   return existsSync(path) ? { path } : { missing: `chromium: apt-get install chromium did not provide ${path}` };
 }
 
-async function runChromium(): Promise<RunResult> {
+/** The page in Chromium: `isolated` serves it with COOP + COEP (shared memory for the engine's threads). */
+async function withChromiumPage<T>(isolated: boolean, body: (page: import('playwright-core').Page, url: string, chromiumPath: string) => Promise<T>): Promise<T | { skipped: string }> {
   let playwright: typeof import('playwright-core');
   try {
     playwright = await import('playwright-core');
   } catch (e) {
-    return { ok: false, skipped: `chromium: playwright-core cannot be imported (${(e as Error).message}); \`npm ci\` installs it` };
+    return { skipped: `chromium: playwright-core cannot be imported (${(e as Error).message}); \`npm ci\` installs it` };
   }
   const chromium = await findChromium();
-  if ('missing' in chromium) return { ok: false, skipped: chromium.missing };
+  if ('missing' in chromium) return { skipped: chromium.missing };
 
   writeFileSync(join(SMOKE_OUT_DIR, 'index.html'), PAGE_HTML);
   const files: Record<string, string> = { '/': 'index.html', '/index.html': 'index.html', '/smoke.js': 'smoke.js' };
   const types: Record<string, string> = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8' };
+  // cross-origin isolated (COOP + COEP), so the page may share memory with its workers: the engine's threads
+  const isolation = isolated ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } : {};
   const server = createServer((req, res) => {
     const file = files[(req.url ?? '/').split('?')[0]];
     if (!file) return void res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': types[file.split('.').pop()!], 'cache-control': 'no-store' }).end(readFileSync(join(SMOKE_OUT_DIR, file)));
+    res.writeHead(200, { 'content-type': types[file.split('.').pop()!], 'cache-control': 'no-store', ...isolation }).end(readFileSync(join(SMOKE_OUT_DIR, file)));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
   const profile = mkdtempSync(join(tmpdir(), 'lfm-chromium-'));
-  const t0 = performance.now();
   const errors: string[] = [];
   let context: import('playwright-core').BrowserContext | undefined;
   try {
@@ -249,8 +253,7 @@ async function runChromium(): Promise<RunResult> {
     page.on('console', (m) => m.type() === 'error' && errors.push(`console: ${m.text()}`));
     await page.goto(url);
     await page.waitForFunction(() => 'runSmoke' in window, undefined, { timeout: 30_000 });
-    const output = (await page.evaluate(() => (window as unknown as { runSmoke(): Promise<unknown> }).runSmoke())) as SmokeOutput;
-    return { ok: true, output, wallMs: performance.now() - t0, command: `${chromium.path} (playwright-core) ${url}` };
+    return await body(page, url, chromium.path);
   } catch (e) {
     throw new Error(`chromium: ${(e as Error).message}${errors.length ? `\n${errors.join('\n')}` : ''}`);
   } finally {
@@ -258,6 +261,23 @@ async function runChromium(): Promise<RunResult> {
     server.close();
     rmSync(profile, { recursive: true, force: true });
   }
+}
+
+async function runChromium(): Promise<RunResult> {
+  const t0 = performance.now();
+  const r = await withChromiumPage(true, async (page, url, path) => {
+    const output = (await page.evaluate(() => (window as unknown as { runSmoke(): Promise<unknown> }).runSmoke())) as SmokeOutput;
+    return { ok: true as const, output, wallMs: performance.now() - t0, command: `${path} (playwright-core) ${url}` };
+  });
+  return 'skipped' in r ? { ok: false, skipped: r.skipped } : r;
+}
+
+/** The WASM engine's greedy run in a page that is NOT cross-origin isolated: no shared memory, so one worker. */
+export async function runChromiumNotIsolated(): Promise<{ description: string; threads: number; greedy: number[]; crossOriginIsolated: boolean } | { skipped: string }> {
+  return withChromiumPage(false, async (page) => ({
+    ...((await page.evaluate(() => (window as unknown as { runWasmGreedy(): Promise<unknown> }).runWasmGreedy())) as { description: string; threads: number; greedy: number[] }),
+    crossOriginIsolated: await page.evaluate(() => crossOriginIsolated),
+  }));
 }
 
 /** Runs the bundle (build it first with bundleSmoke()) in one runtime. Throws when the runtime runs and fails. */

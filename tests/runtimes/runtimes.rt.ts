@@ -18,7 +18,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleSmoke, SMOKE_OUT_DIR, type BundleResult } from '../../build/bundle-smoke.js';
-import { compareWithNode, runRuntime, type RunResult, type SmokeOutput } from './runners.js';
+import { compareWithNode, runChromiumNotIsolated, runRuntime, type RunResult, type SmokeOutput } from './runners.js';
+import { WASM_THREADS } from './smoke-entry.js';
 
 let bundle: BundleResult;
 let node: SmokeOutput;
@@ -48,6 +49,7 @@ describe('runtime-agnostic bundle', () => {
     expect(node.smoke.finish).toBe('length');
     expect(node.trace.logits).toHaveLength(24);
     expect('tokens' in node.smoke.wasm, 'the WASM engine runs in Node').toBe(true);
+    expect(node.smoke.wasm, 'with threads, in worker_threads').toMatchObject({ threads: WASM_THREADS, description: expect.stringMatching(/worker_threads, shared memory/) });
     console.log(`${node.runtime}: smoke ${node.smoke.ms.toFixed(0)} ms; sampled ${JSON.stringify(node.smoke.tokens)}; greedy ${JSON.stringify(node.smoke.greedy)}`);
   });
 });
@@ -67,15 +69,32 @@ describe.each(['deno', 'bun', 'chromium', 'workerd'] as const)('%s', (name) => {
     expect.soft(c.greedy, 'greedy run').toBeNull();
     expect.soft(c.sampled, 'seeded sampled run').toBeNull();
     expect.soft(c.logits, 'logits of the sampled run').toBeNull();
-    // The WASM engine: its baseline and relaxed builds are bit-identical, so every runtime that can run it must
-    // give Node's WASM tokens (Node 20 runs baseline; Deno, Bun and Chromium pick relaxed).
+    // The WASM engine: its baseline and relaxed builds are bit-identical, and so are its thread counts, so every
+    // runtime that can run it must give Node's WASM tokens (Node 20 runs baseline; Deno, Bun and Chromium pick
+    // relaxed), with threads in workers wherever the runtime has them (the page is served cross-origin isolated).
     const w = r.output.smoke.wasm;
     const nw = node.smoke.wasm;
-    if ('unavailable' in w) console.log(`${name}: WASM engine not run: ${w.unavailable}`);
-    else if ('tokens' in nw) {
-      console.log(`${name}: WASM engine (${w.build} build) greedy ${JSON.stringify(w.greedy)}`);
+    if ('unavailable' in w) {
+      console.log(`${name}: WASM engine not run: ${w.unavailable}`);
+      expect(name, 'only workerd cannot compile wasm').toBe('workerd');
+    } else if ('tokens' in nw) {
+      console.log(`${name}: WASM engine (${w.description}) greedy ${JSON.stringify(w.greedy)}`);
+      expect.soft(w.threads, 'WASM engine threads').toBe(WASM_THREADS);
+      expect.soft(w.description, 'in web workers over a shared memory').toMatch(/web workers, shared memory/);
       expect.soft(w.greedy, 'WASM engine greedy run').toEqual(nw.greedy);
       expect.soft(w.tokens, 'WASM engine seeded run').toEqual(nw.tokens);
     }
+  });
+});
+
+describe('chromium, a page that is not cross-origin isolated', () => {
+  it('runs the WASM engine in one worker (no shared memory), says why, and gives the same tokens', async (ctx) => {
+    const r = await runChromiumNotIsolated();
+    if ('skipped' in r) return ctx.skip(r.skipped);
+    report.chromiumNotIsolated = r;
+    expect(r.crossOriginIsolated).toBe(false);
+    expect(r.threads).toBe(1);
+    expect(r.description).toMatch(/1 thread \(web workers\) \(threads need a shared memory/);
+    if ('greedy' in node.smoke.wasm) expect(r.greedy).toEqual(node.smoke.wasm.greedy);
   });
 });

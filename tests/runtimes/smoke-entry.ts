@@ -30,8 +30,11 @@ export interface SmokeResult {
   finish: string;
   /** Wall time of the whole smoke(): model build, load, both runs. */
   ms: number;
-  /** The same two runs on the WASM engine, or why it cannot run here (workerd forbids compiling wasm bytes). */
-  wasm: { build: string; tokens: number[]; greedy: number[] } | { unavailable: string };
+  /**
+   * The same two runs on the WASM engine with 2 threads (workers over a shared memory where the runtime has
+   * them), or why it cannot run here (workerd forbids compiling wasm bytes).
+   */
+  wasm: { build: string; threads: number; description: string; tokens: number[]; greedy: number[] } | { unavailable: string };
 }
 
 export interface LogitTrace {
@@ -54,17 +57,20 @@ function ggufBytes(): Uint8Array {
 }
 
 async function load(bytes: Uint8Array, engine: 'reference' | 'wasm' = 'reference'): Promise<Lfm> {
-  return loadLfm({ gguf: bytesSource(bytes, `${TINY_SHAPES[0].name}.Q8_0.gguf`) }, { engine });
+  return loadLfm({ gguf: bytesSource(bytes, `${TINY_SHAPES[0].name}.Q8_0.gguf`) }, { engine, wasm: { threads: WASM_THREADS } });
 }
+
+/** Threads of the WASM engine runs: where threads are possible, they must not change a bit. */
+export const WASM_THREADS = 2;
 
 async function wasmRuns(bytes: Uint8Array): Promise<SmokeResult['wasm']> {
   if (!wasmEngineUsable()) return { unavailable: 'this runtime cannot compile WebAssembly from bytes, or has no SIMD128' };
   const lfm = await load(bytes, 'wasm');
   const sampled = await lfm.chat(MESSAGES, SAMPLED).result();
   const greedy = await lfm.chat(MESSAGES, GREEDY).result();
-  const build = (lfm.engine as unknown as { build: string }).build;
+  const { build, threads, description } = lfm.engine as unknown as { build: string; threads: number; description: string };
   await lfm.dispose();
-  return { build, tokens: sampled.tokens, greedy: greedy.tokens };
+  return { build, threads, description, tokens: sampled.tokens, greedy: greedy.tokens };
 }
 
 export async function smoke(): Promise<SmokeResult> {
@@ -76,6 +82,15 @@ export async function smoke(): Promise<SmokeResult> {
   const ms = now() - t0;
   await lfm.dispose();
   return { tokens: sampled.tokens, greedy: greedy.tokens, answer: greedy.answer, finish: greedy.finish_reason, ms, wasm: await wasmRuns(bytes) };
+}
+
+/** Only the WASM engine's greedy run, and how it ran (a page that is not cross-origin isolated gets one worker). */
+export async function wasmGreedy(): Promise<{ description: string; threads: number; greedy: number[] }> {
+  const lfm = await load(ggufBytes(), 'wasm');
+  const greedy = await lfm.chat(MESSAGES, GREEDY).result();
+  const { threads, description } = lfm.engine as unknown as { threads: number; description: string };
+  await lfm.dispose();
+  return { description, threads, greedy: greedy.tokens };
 }
 
 /** Replays the prompt and then `tokens` (the sampled run's ids) through a fresh engine, keeping every logit vector. */
