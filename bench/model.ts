@@ -1,9 +1,12 @@
 // Whole-model speed and memory: the WASM engine against llama.cpp (node-llama-cpp) on the same full-size
-// LFM2.5-1.2B-shaped random model, single thread, same prompt.
+// LFM2.5-1.2B-shaped random model, same prompt, for each thread count.
 //
-//   npm run bench:model [-- --type Q4_0|Q8_0] [--prompt 512] [--decode 128] [--only wasm|llama] [--file path]
-//                       [--chunk 64 (engine prefill chunk)] [--copying-reads] [--fresh-logits]
+//   npm run bench:model [-- --type Q4_0|Q8_0] [--threads 1,2] [--prompt 512] [--decode 128] [--only wasm|llama]
+//                       [--file path] [--chunk 64 (engine prefill chunk)] [--node <node binary for the children>]
+//                       [--in-thread (the core on the main thread, no workers)] [--copying-reads] [--fresh-logits]
 //
+// The engine runs as loadLfm runs it: in workers, `threads` of them over one shared memory; the main thread only
+// orchestrates, and its event-loop delay during the decode (perf_hooks.monitorEventLoopDelay, p99) is reported.
 // The model is made once with `lfm synth --shape lfm2.5-1.2b` into bench/out/ (git-ignored; ~630 MB for Q4_0,
 // ~1.2 GB for Q8_0) and never committed. Each engine runs in its own child process, so peak RSS (maxRSS) is
 // that engine's alone: load, prefill of `prompt` tokens, then `decode` greedy steps. llama.cpp comes from
@@ -19,10 +22,13 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 interface RunResult {
   engine: string;
+  threads: number;
   loadS: number;
   prefillTokS: number;
   decodeTokS: number;
   peakRssBytes: number;
+  /** p99 of the main thread's event-loop delay during the decode, in ms (the engine only). */
+  loopDelayP99Ms?: number;
   note?: string;
 }
 
@@ -38,39 +44,51 @@ function promptTokens(n: number): number[] {
 
 // --- child: one engine, one model -----------------------------------------------------------------------------
 
-async function runWasm(file: string, nPrompt: number, nDecode: number): Promise<RunResult> {
+async function runWasm(file: string, nPrompt: number, nDecode: number, threads: number): Promise<RunResult> {
   const { fileSource } = await import('../src/node/files.js');
-  const { createWasmCore } = await import('../src/engine/wasm-core.js');
+  const { createWasmEngine } = await import('../src/engine/wasm-engine.js');
+  const { registerNodeWorkers } = await import('../src/node/worker-spawn.js');
+  const { monitorEventLoopDelay } = await import('node:perf_hooks');
   const { argmax } = await import('../tests/compare.js');
+  registerNodeWorkers();
   const t0 = performance.now();
   // fileSource reads in place (readInto): weights go from the file into WASM memory without JS buffers in
   // between. --copying-reads hides readInto to measure the plain ByteSource path (~70 MiB higher peak).
   const src = await fileSource(file);
   const gguf = process.argv.includes('--copying-reads') ? { name: src.name, size: src.size, read: src.read, close: src.close } : src;
-  const e = await createWasmCore({ gguf }, { contextLength: nPrompt + nDecode + 8, reuseLogits: !process.argv.includes('--fresh-logits'), prefillChunk: Number(arg('chunk', '64')) });
+  const e = await createWasmEngine({ gguf }, {
+    contextLength: nPrompt + nDecode + 8, reuseLogits: !process.argv.includes('--fresh-logits'), prefillChunk: Number(arg('chunk', '64')), threads,
+    workers: process.argv.includes('--in-thread') ? 'none' : 'auto',
+  });
   const loadS = (performance.now() - t0) / 1000;
   await e.decode(1); // warm-up: first calls run in V8's baseline tier
-  e.reset();
+  await e.reset();
   let t = performance.now();
   let logits = await e.prefill(promptTokens(nPrompt));
   const prefillS = (performance.now() - t) / 1000;
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  delay.enable();
   t = performance.now();
   for (let i = 0; i < nDecode; i++) logits = await e.decode(argmax(logits));
   const decodeS = (performance.now() - t) / 1000;
-  return {
-    engine: `wasm (${e.build}, ${[...new Set(e.weightLayouts.values())].join(', ')})`,
+  delay.disable();
+  const r: RunResult = {
+    engine: `lfm.ts ${e.description} (${[...new Set(e.weightLayouts.values())].join(', ')})`, threads: e.threads,
     loadS, prefillTokS: nPrompt / prefillS, decodeTokS: nDecode / decodeS, peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    loopDelayP99Ms: delay.percentile(99) / 1e6,
   };
+  await e.dispose();
+  return r;
 }
 
-async function runLlama(file: string, nPrompt: number, nDecode: number): Promise<RunResult> {
+async function runLlama(file: string, nPrompt: number, nDecode: number, threads: number): Promise<RunResult> {
   const { goldenDeps } = await import('../golden/deps.js');
   const deps = await goldenDeps();
   const { getLlama, LlamaLogLevel } = await deps.importPkg('node-llama-cpp');
   const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error, usePrebuiltBinaries: true });
   const t0 = performance.now();
   const model = await llama.loadModel({ modelPath: file, gpuLayers: 0 });
-  const ctx = await model.createContext({ contextSize: nPrompt + nDecode + 8, batchSize: nPrompt, threads: 1, flashAttention: false });
+  const ctx = await model.createContext({ contextSize: nPrompt + nDecode + 8, batchSize: nPrompt, threads, flashAttention: false });
   const loadS = (performance.now() - t0) / 1000;
   const seq = ctx.getSequence();
   const it = seq.evaluate(promptTokens(nPrompt), { temperature: 0 })[Symbol.asyncIterator]();
@@ -82,7 +100,7 @@ async function runLlama(file: string, nPrompt: number, nDecode: number): Promise
   const decodeS = (performance.now() - t) / 1000;
   await it.return?.();
   const r = {
-    engine: `llama.cpp ${deps.llamaCppRelease} (${deps.binaryPackage}, 1 thread)`,
+    engine: `llama.cpp ${deps.llamaCppRelease} (${deps.binaryPackage}, ${threads} thread${threads > 1 ? 's' : ''})`, threads,
     loadS, prefillTokS: nPrompt / prefillS, decodeTokS: nDecode / decodeS, peakRssBytes: process.resourceUsage().maxRSS * 1024,
   };
   await ctx.dispose();
@@ -97,8 +115,8 @@ async function main(): Promise<void> {
   const nPrompt = Number(arg('prompt', '512'));
   const nDecode = Number(arg('decode', '128'));
   if (child >= 0) {
-    const [which, file] = [process.argv[child + 1], process.argv[child + 2]];
-    const r = which === 'wasm' ? await runWasm(file, nPrompt, nDecode) : await runLlama(file, nPrompt, nDecode);
+    const [which, file, th] = [process.argv[child + 1], process.argv[child + 2], Number(process.argv[child + 3])];
+    const r = which === 'wasm' ? await runWasm(file, nPrompt, nDecode, th) : await runLlama(file, nPrompt, nDecode, th);
     process.stdout.write(`RESULT ${JSON.stringify(r)}\n`);
     return;
   }
@@ -119,31 +137,45 @@ async function main(): Promise<void> {
       '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--target', 'ES2022', '--skipLibCheck', '--types', 'node'], { stdio: 'inherit' });
   }
   const results: RunResult[] = [];
-  for (const which of ['wasm', 'llama']) {
-    if (only && only !== which) continue;
-    const entry = which === 'wasm' ? [compiled] : ['--import', 'tsx', fileURLToPath(import.meta.url)];
-    const p = spawnSync(process.execPath, [...entry, '--child', which, file, '--prompt', String(nPrompt), '--decode', String(nDecode), ...process.argv.filter((a) => a === '--copying-reads' || a === '--fresh-logits'), '--chunk', arg('chunk', '64')], { encoding: 'utf8', maxBuffer: 1 << 26 });
-    const line = p.stdout.split('\n').find((l) => l.startsWith('RESULT '));
-    if (!line) {
-      console.error(`${which} failed (exit ${p.status}):\n${p.stderr.slice(-4000)}`);
-      continue;
+  const threadCounts = arg('threads', '1').split(',').map(Number);
+  const nodeBin = arg('node', process.execPath);
+  for (const threads of threadCounts) {
+    for (const which of ['wasm', 'llama']) {
+      if (only && only !== which) continue;
+      const entry = which === 'wasm' ? [compiled] : ['--import', 'tsx', fileURLToPath(import.meta.url)];
+      const bin = which === 'wasm' ? nodeBin : process.execPath;
+      const p = spawnSync(bin, [...entry, '--child', which, file, String(threads), '--prompt', String(nPrompt), '--decode', String(nDecode), ...process.argv.filter((a) => ['--copying-reads', '--fresh-logits', '--in-thread'].includes(a)), '--chunk', arg('chunk', '64')], { encoding: 'utf8', maxBuffer: 1 << 26 });
+      const line = p.stdout.split('\n').find((l) => l.startsWith('RESULT '));
+      if (!line) {
+        console.error(`${which} (${threads} threads) failed (exit ${p.status}):\n${p.stderr.slice(-4000)}`);
+        continue;
+      }
+      results.push(JSON.parse(line.slice(7)) as RunResult);
     }
-    results.push(JSON.parse(line.slice(7)) as RunResult);
   }
   const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
   let commit = '';
   try {
     commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
   } catch {}
-  console.log(`\nmodel ${file} (${type}, ${mib(size)}), prompt ${nPrompt} tokens, ${nDecode} decode steps, 1 thread`);
-  console.log(`machine: ${cpus().length} x ${cpus()[0]?.model}, node ${process.version}, commit ${commit}\n`);
-  console.log('| engine | load s | prefill tok/s | decode tok/s | peak RSS | RSS / file |');
-  console.log('|---|---|---|---|---|---|');
+  const nodeVersion = execFileSync(nodeBin, ['--version'], { encoding: 'utf8' }).trim();
+  console.log(`\nmodel ${file} (${type}, ${mib(size)}), prompt ${nPrompt} tokens, ${nDecode} decode steps, threads ${threadCounts.join(', ')}`);
+  console.log(`machine: ${cpus().length} x ${cpus()[0]?.model}, engine on node ${nodeVersion}, commit ${commit}\n`);
+  console.log('| engine | threads | load s | prefill tok/s | decode tok/s | peak RSS | RSS / file | event-loop delay p99 |');
+  console.log('|---|---|---|---|---|---|---|---|');
   for (const r of results) {
-    console.log(`| ${r.engine} | ${r.loadS.toFixed(1)} | ${r.prefillTokS.toFixed(2)} | ${r.decodeTokS.toFixed(2)} | ${mib(r.peakRssBytes)} | ${(r.peakRssBytes / size).toFixed(2)}x |`);
+    const loop = r.loopDelayP99Ms === undefined ? '' : `${r.loopDelayP99Ms.toFixed(1)} ms`;
+    console.log(`| ${r.engine} | ${r.threads} | ${r.loadS.toFixed(1)} | ${r.prefillTokS.toFixed(2)} | ${r.decodeTokS.toFixed(2)} | ${mib(r.peakRssBytes)} | ${(r.peakRssBytes / size).toFixed(2)}x | ${loop} |`);
   }
-  const w = results.find((r) => r.engine.startsWith('wasm')), l = results.find((r) => r.engine.startsWith('llama'));
-  if (w && l) console.log(`\nwasm / llama.cpp: prefill ${(w.prefillTokS / l.prefillTokS).toFixed(2)}x, decode ${(w.decodeTokS / l.decodeTokS).toFixed(2)}x, peak RSS ${(w.peakRssBytes / l.peakRssBytes).toFixed(2)}x`);
+  console.log('');
+  for (const th of threadCounts) {
+    const w = results.find((r) => r.threads === th && r.engine.startsWith('lfm.ts')), l = results.find((r) => r.threads === th && r.engine.startsWith('llama'));
+    if (w && l) console.log(`${th} thread(s): lfm.ts / llama.cpp prefill ${(w.prefillTokS / l.prefillTokS).toFixed(2)}x, decode ${(w.decodeTokS / l.decodeTokS).toFixed(2)}x, peak RSS ${(w.peakRssBytes / l.peakRssBytes).toFixed(2)}x`);
+  }
+  const w1 = results.find((r) => r.threads === 1 && r.engine.startsWith('lfm.ts'));
+  for (const r of results.filter((x) => x.threads > 1 && x.engine.startsWith('lfm.ts'))) {
+    if (w1) console.log(`lfm.ts ${r.threads} threads / 1 thread: prefill ${(r.prefillTokS / w1.prefillTokS).toFixed(2)}x, decode ${(r.decodeTokS / w1.decodeTokS).toFixed(2)}x`);
+  }
 }
 
 await main();

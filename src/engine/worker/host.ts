@@ -130,7 +130,8 @@ export async function startWorkerEngine(input: ModelInput, opts: WasmEngineOptio
 
   // --- load
   const inputDesc = 'gguf' in input ? { kind: 'gguf' as const, name: input.gguf.name, size: input.gguf.size } : { kind: 'hf' as const, name: input.hf.name };
-  const { threads: _t, simd: _s, ...options } = opts;
+  // (reuseLogits stays here: the worker transfers each logits array, which a reused array cannot survive)
+  const { threads: _t, simd: _s, reuseLogits: _r, ...options } = opts;
   let info: LoadedInfo;
   try {
     info = await send<LoadedInfo>({ type: 'load', bytes, build, relaxedRejected, memory, threads, options, input: inputDesc });
