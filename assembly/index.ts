@@ -10,7 +10,7 @@ import { quantizeAct } from './quant';
 
 export { forward, actRowBytes } from './model';
 export {
-  quantizeAct, quantizeActScalar, quantizeActRows, repackQ4_0, repackQ8_0, quantizeRowsQ4_0, quantizeRowsQ8_0, dequantRowX4,
+  quantizeAct, quantizeActScalar, quantizeActBlocks, quantizeActRows, repackQ4_0, repackQ8_0, quantizeRowsQ4_0, quantizeRowsQ8_0, dequantRowX4,
 } from './quant';
 export { matvecQ4_0, matvecQ4_0Scalar, gemmQ4_0, matvecQ8_0, matvecQ8_0Scalar, gemmQ8_0, matvecF32, matvecF32Scalar, gemmF32 } from './matmul';
 export {

@@ -15,7 +15,7 @@
 // address is passed to forward(). Word offsets are below; the host writes the same offsets
 // (src/engine/wasm-layout.ts; tests/layout.test.ts checks the two agree).
 
-import { QK, ACT_BLOCK_BYTES, quantizeActRows, dequantRowX4 } from './quant';
+import { QK, ACT_BLOCK_BYTES, quantizeActBlocks, quantizeActRows, dequantRowX4 } from './quant';
 import { gemmF32, gemmQ4_0, gemmQ8_0, matvecQ4_0, matvecQ8_0 } from './matmul';
 import { attention, rmsnorm, rope, shortConv, siluMul } from './ops';
 import { barrier, share } from './threads';
@@ -211,8 +211,17 @@ export function forward(m: usize, ith_: i32, nth_: i32): void {
     barrier(ctl, nth);
     tap(l, T_W1, gate, T, F);
     tap(l, T_W3, up, T, F);
-    siluMul(gate + <usize>(t0 * F * 4), up + <usize>(t0 * F * 4), (t1 - t0) * F);
-    prep(gate, act, F, t0, t1, w2T, 0, 0);
+    if (T == 1) {
+      // one token: the gate row is long (F) and the work per element is real (an exp): threads split it by
+      // quantization blocks, each gating and quantizing its own
+      const unit = w2T != 0 ? QK : 4, n = F / unit;
+      const e0 = unit * share(n, ith, nth), e1 = unit * share(n, ith + 1, nth);
+      siluMul(gate + <usize>(e0 * 4), up + <usize>(e0 * 4), e1 - e0);
+      if (w2T != 0) quantizeActBlocks(gate, act, F, e0 / QK, e1 / QK);
+    } else {
+      siluMul(gate + <usize>(t0 * F * 4), up + <usize>(t0 * F * 4), (t1 - t0) * F);
+      prep(gate, act, F, t0, t1, w2T, 0, 0);
+    }
     barrier(ctl, nth);
     matmul(w2T, ptr(lw, L_W2), gate, act, ob, D, F, T);
     barrier(ctl, nth);

@@ -57,8 +57,13 @@ export function quantizeActScalar(x: usize, row: usize, K: i32): void {
 
 /** SIMD: the same codes, scales and sums as quantizeActScalar (bit for bit). */
 export function quantizeAct(x: usize, row: usize, K: i32): void {
+  quantizeActBlocks(x, row, K, 0, K / QK);
+}
+
+/** quantizeAct for blocks [b0, b1) of the row only (threads split a long row, e.g. the FFN's, by blocks). */
+export function quantizeActBlocks(x: usize, row: usize, K: i32, b0: i32, b1: i32): void {
   const nb = K / QK;
-  for (let b = 0; b < nb; b++) {
+  for (let b = b0; b < b1; b++) {
     const xb = x + <usize>(b * QK * 4);
     const v0 = v128.load(xb, 0), v1 = v128.load(xb, 16), v2 = v128.load(xb, 32), v3 = v128.load(xb, 48);
     const v4 = v128.load(xb, 64), v5 = v128.load(xb, 80), v6 = v128.load(xb, 96), v7 = v128.load(xb, 112);

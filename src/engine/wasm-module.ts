@@ -22,6 +22,7 @@ export interface WasmExports {
   quantizeAct(x: number, row: number, K: number): void;
   quantizeActScalar(x: number, row: number, K: number): void;
   quantizeActRows(x: number, act: number, K: number, T: number): void;
+  quantizeActBlocks(x: number, row: number, K: number, b0: number, b1: number): void;
   repackQ4_0(dst: number, src: number, r0: number, n: number, K: number, R: number): void;
   repackQ8_0(dst: number, src: number, r0: number, n: number, K: number, R: number): void;
   quantizeRowsQ4_0(dst: number, x: number, tmp: number, r0: number, n: number, K: number, R: number): void;
