@@ -14,7 +14,7 @@
 // layouts, single rows for f32), each output element whole (threads.ts).
 
 import { f16x4ToF32x4, f16ToF32 } from './common';
-import { ACT_BLOCK_BYTES, actD, actDup, actS, QK, Q4X4_BYTES, Q8X4_BYTES } from './quant';
+import { ACT_BLOCK_BYTES, actC, actD, actDup, QK, Q4X4_BYTES, Q8X4_BYTES } from './quant';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Scalar twins (one token)
@@ -28,7 +28,7 @@ export function matvecQ4_0Scalar(w: usize, act: usize, y: usize, R: i32, K: i32,
       const gp = w + <usize>((g * nb + b) * Q4X4_BYTES);
       const qs = act + <usize>(b * 32);
       const dx = load<f32>(actD(act, nb) + <usize>(b * 4));
-      const s8 = 8 * load<i32>(actS(act, nb) + <usize>(b * 4));
+      const c = load<i32>(actC(act, nb) + <usize>(b * 4)); // -8 x the block's code sum
       for (let r = 0; r < 4; r++) {
         let sumi = 0;
         for (let k = 0; k < 4; k++) {
@@ -37,7 +37,7 @@ export function matvecQ4_0Scalar(w: usize, act: usize, y: usize, R: i32, K: i32,
             sumi += (q & 15) * <i32>load<i8>(qs + <usize>(4 * k + i)) + (q >> 4) * <i32>load<i8>(qs + <usize>(16 + 4 * k + i));
           }
         }
-        const p = <f32>(sumi - s8) * (f16ToF32(load<u16>(gp + <usize>(r * 2))) * dx);
+        const p = <f32>(sumi + c) * (f16ToF32(load<u16>(gp + <usize>(r * 2))) * dx);
         if (r == 0) a0 += p; else if (r == 1) a1 += p; else if (r == 2) a2 += p; else a3 += p;
       }
     }
@@ -88,10 +88,10 @@ export function matvecQ8_0Scalar(w: usize, act: usize, y: usize, R: i32, K: i32,
 /** Q4_0: unpacked nibbles lo_k / hi_k (elements 4k.. and 16+4k.. of each row) against one act row's block b. */
 // @ts-ignore: decorator
 @inline function sumQ4(lo0: v128, lo1: v128, lo2: v128, lo3: v128, hi0: v128, hi1: v128, hi2: v128, hi3: v128, act: usize, nb: i32, b: i32): v128 {
-  const s8 = i32x4.shl(v128.load32_splat(actS(act, nb) + <usize>(b * 4)), 3); // 8 * s in every lane
+  const c = v128.load32_splat(actC(act, nb) + <usize>(b * 4)); // -8 x the block's code sum, in every lane
   if (ASC_FEATURE_RELAXED_SIMD) {
     const qs = act + <usize>(b * 32);
-    let s = i32x4.sub(i32x4.splat(0), s8);
+    let s = c;
     s = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(qs, 0), lo0, s);
     s = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(qs, 4), lo1, s);
     s = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load32_splat(qs, 8), lo2, s);
@@ -123,7 +123,7 @@ export function matvecQ8_0Scalar(w: usize, act: usize, y: usize, R: i32, K: i32,
     A = i32x4.add(A, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_u(hi3), d7));
     B = i32x4.add(B, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_u(hi3), d7));
     const s = i32x4.add(i32x4.shuffle(A, B, 0, 2, 4, 6), i32x4.shuffle(A, B, 1, 3, 5, 7));
-    return i32x4.sub(s, s8);
+    return i32x4.add(s, c);
   }
 }
 
@@ -169,7 +169,10 @@ export function matvecQ4_0(w: usize, act: usize, y: usize, R: i32, K: i32, g0: i
   }
 }
 
-/** y (T, R) = x (T act rows) . W^T; W Q4_0 x4. Tokens in tiles of 4 share each unpacked group-block. */
+/**
+ * y (T, R) = x (T act rows) . W^T; W Q4_0 x4. Tokens in tiles of 4 (8 in the relaxed build, whose dot leaves
+ * registers to spare) share each unpacked group-block.
+ */
 export function gemmQ4_0(w: usize, act: usize, y: usize, R: i32, K: i32, T: i32, g0: i32, g1: i32): void {
   const nb = K / QK;
   const rowBytes = <usize>(nb * ACT_BLOCK_BYTES);
@@ -177,6 +180,38 @@ export function gemmQ4_0(w: usize, act: usize, y: usize, R: i32, K: i32, T: i32,
   for (let g = g0; g < g1; g++) {
     const gw = w + <usize>(g * nb * Q4X4_BYTES);
     let t = 0;
+    if (ASC_FEATURE_RELAXED_SIMD) {
+      // relaxed: tiles of 8 tokens (one unpacked group-block feeds 64 dots)
+      for (; t + 8 <= T; t += 8) {
+        const x0 = act + <usize>t * rowBytes, x1 = x0 + rowBytes, x2 = x1 + rowBytes, x3 = x2 + rowBytes;
+        const x4 = x3 + rowBytes, x5 = x4 + rowBytes, x6 = x5 + rowBytes, x7 = x6 + rowBytes;
+        let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+        let c4 = f32x4.splat(0), c5 = f32x4.splat(0), c6 = f32x4.splat(0), c7 = f32x4.splat(0);
+        let gp = gw;
+        for (let b = 0; b < nb; b++, gp += Q4X4_BYTES) {
+          const v0 = v128.load(gp, 8), v1 = v128.load(gp, 24), v2 = v128.load(gp, 40), v3 = v128.load(gp, 56);
+          const l0 = v128.and(v0, mask), l1 = v128.and(v1, mask), l2 = v128.and(v2, mask), l3 = v128.and(v3, mask);
+          const h0 = i8x16.shr_u(v0, 4), h1 = i8x16.shr_u(v1, 4), h2 = i8x16.shr_u(v2, 4), h3 = i8x16.shr_u(v3, 4);
+          const sc = f16x4ToF32x4(gp);
+          c0 = accumulate(c0, sumQ4(l0, l1, l2, l3, h0, h1, h2, h3, x0, nb, b), sc, x0, nb, b);
+          c1 = accumulate(c1, sumQ4(l0, l1, l2, l3, h0, h1, h2, h3, x1, nb, b), sc, x1, nb, b);
+          c2 = accumulate(c2, sumQ4(l0, l1, l2, l3, h0, h1, h2, h3, x2, nb, b), sc, x2, nb, b);
+          c3 = accumulate(c3, sumQ4(l0, l1, l2, l3, h0, h1, h2, h3, x3, nb, b), sc, x3, nb, b);
+          c4 = accumulate(c4, sumQ4(l0, l1, l2, l3, h0, h1, h2, h3, x4, nb, b), sc, x4, nb, b);
+          c5 = accumulate(c5, sumQ4(l0, l1, l2, l3, h0, h1, h2, h3, x5, nb, b), sc, x5, nb, b);
+          c6 = accumulate(c6, sumQ4(l0, l1, l2, l3, h0, h1, h2, h3, x6, nb, b), sc, x6, nb, b);
+          c7 = accumulate(c7, sumQ4(l0, l1, l2, l3, h0, h1, h2, h3, x7, nb, b), sc, x7, nb, b);
+        }
+        storeGroup(y + <usize>(t * R * 4), g, R, c0);
+        storeGroup(y + <usize>((t + 1) * R * 4), g, R, c1);
+        storeGroup(y + <usize>((t + 2) * R * 4), g, R, c2);
+        storeGroup(y + <usize>((t + 3) * R * 4), g, R, c3);
+        storeGroup(y + <usize>((t + 4) * R * 4), g, R, c4);
+        storeGroup(y + <usize>((t + 5) * R * 4), g, R, c5);
+        storeGroup(y + <usize>((t + 6) * R * 4), g, R, c6);
+        storeGroup(y + <usize>((t + 7) * R * 4), g, R, c7);
+      }
+    }
     for (; t + 4 <= T; t += 4) {
       const x0 = act + <usize>t * rowBytes, x1 = x0 + rowBytes, x2 = x1 + rowBytes, x3 = x2 + rowBytes;
       let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);

@@ -17,7 +17,8 @@ export const QK: i32 = 32;
 //   [dup: nb x 8 x i16x8      ] codes widened to i16, each group of 4 elements twice: [a0 a1 a2 a3 a0 a1 a2 a3]
 //                                (the baseline kernels pair them with two interleaved weight rows)
 //   [d:   nb x f32            ] the block scale, already rounded through f16 as ggml stores it
-//   [s:   nb x i32            ] sum of the block's codes (Q4_0 uses unsigned nibbles: sum (q-8)x = sum qx - 8 s)
+//   [c:   nb x i32            ] -8 x the sum of the block's codes: Q4_0 uses unsigned nibbles, sum (q-8)x =
+//                                sum qx - 8 sum x, and this is the kernels' starting value for sum qx
 //
 // 168 bytes per block; rows of a (T, K) activation follow each other.
 export const ACT_BLOCK_BYTES: i32 = 168;
@@ -27,7 +28,7 @@ export const ACT_BLOCK_BYTES: i32 = 168;
 // @ts-ignore: decorator
 @inline export function actD(row: usize, nb: i32): usize { return row + <usize>(nb * 160); }
 // @ts-ignore: decorator
-@inline export function actS(row: usize, nb: i32): usize { return row + <usize>(nb * 164); }
+@inline export function actC(row: usize, nb: i32): usize { return row + <usize>(nb * 164); }
 
 /** Scalar twin: one row x (K floats) -> act row. */
 export function quantizeActScalar(x: usize, row: usize, K: i32): void {
@@ -51,7 +52,7 @@ export function quantizeActScalar(x: usize, row: usize, K: i32): void {
       store<i16>(dup + m * 16 + 8 + i * 2, <i16>q);
       s += q;
     }
-    store<i32>(actS(row, nb) + <usize>(b * 4), s);
+    store<i32>(actC(row, nb) + <usize>(b * 4), -8 * s);
   }
 }
 
@@ -96,7 +97,7 @@ export function quantizeActBlocks(x: usize, row: usize, K: i32, b0: i32, b1: i32
     v128.store(dup, i16x8.narrow_i32x4_s(q7, q7), 112);
     const t = i32x4.add(i32x4.add(i32x4.add(q0, q1), i32x4.add(q2, q3)), i32x4.add(i32x4.add(q4, q5), i32x4.add(q6, q7)));
     const s = i32x4.extract_lane(t, 0) + i32x4.extract_lane(t, 1) + i32x4.extract_lane(t, 2) + i32x4.extract_lane(t, 3);
-    store<i32>(actS(row, nb) + <usize>(b * 4), s);
+    store<i32>(actC(row, nb) + <usize>(b * 4), -8 * s);
   }
 }
 

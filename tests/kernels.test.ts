@@ -121,7 +121,7 @@ for (const inst of builds) {
       );
     });
 
-    it('scalar twin == ggml quantize_row_q8_0_ref (reference/quant.ts): codes, f16 scale, block sums', () => {
+    it('scalar twin == ggml quantize_row_q8_0_ref (reference/quant.ts): codes, f16 scale, -8 x block sums', () => {
       fc.assert(
         fc.property(fc.integer({ min: 1, max: 8 }).chain((nb) => activations(nb * 32)), (x) =>
           scoped(a, () => {
@@ -137,7 +137,7 @@ for (const inst of builds) {
               expect(d[b], `block ${b} scale`).toBe(f16ToF32(ref[b * 34] | (ref[b * 34 + 1] << 8)));
               let sum = 0;
               for (let j = 0; j < 32; j++) sum += (ref[b * 34 + 2 + j] << 24) >> 24;
-              expect(s[b], `block ${b} sum`).toBe(sum);
+              expect(s[b], `block ${b}: -8 x the code sum`).toBe(0 - 8 * sum);
             }
           }),
         ),
