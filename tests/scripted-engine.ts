@@ -27,7 +27,7 @@ export function scriptedEngine(vocabSize: number, script: Script, contextLength 
     },
     async prefill(tokens) {
       fed.push([...tokens]);
-      history.push(...tokens);
+      for (const t of tokens) history.push(t);
       promptLength = history.length; // prefill is only ever given (the rest of) a prompt
       return logitsFor();
     },

@@ -609,7 +609,7 @@ export function extractToolCalls(answer: string, opts: { bare?: boolean } = {}):
     out.raw.push(raw);
     const r = parseToolCalls(raw);
     if (r.error) out.errors.push({ position: body + r.error.position, message: r.error.message, section });
-    else out.calls.push(...r.calls);
+    else for (const c of r.calls) out.calls.push(c);
     i = e + TOOL_CALL_END.length;
   }
   if (opts.bare && out.raw.length === 0) {

@@ -294,6 +294,16 @@ export class Lfm2Tokenizer {
     return this.encode(text, { parseSpecial: true });
   }
 
+  /**
+   * Text as plain text: pre-tokenization and BPE only, no added token recognised, not even the plain ones
+   * (`<think>`). For user content between the template's own special tokens (src/chat/encode-chat.ts).
+   */
+  encodePlain(text: string): number[] {
+    const out: number[] = [];
+    this.encodeOrdinary(text, out);
+    return out;
+  }
+
   /** Pre-tokenization and BPE only (no added-token matching): what HF runs between added tokens. */
   private encodeOrdinary(text: string, out: number[]): void {
     if (text === '') return;
@@ -355,6 +365,12 @@ export class Lfm2Tokenizer {
     }
     this.pieces[id] = b;
     return b;
+  }
+
+  /** Added tokens of any kind: control (`<|im_end|>`), plain (`<think>`, USER_DEFINED in GGUF) and unknown. */
+  isAdded(id: number): boolean {
+    const t = this.tokenTypes[id];
+    return t === TokenType.CONTROL || t === TokenType.USER_DEFINED || t === TokenType.UNKNOWN;
   }
 
   /** Control (and unknown) tokens: what skipSpecial leaves out. */
