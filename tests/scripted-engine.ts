@@ -77,5 +77,6 @@ export function toyTokenizer(alphabet: string): GenerationTokenizer & { encode(s
         return 10 + i;
       }),
     createStreamDecoder: () => ({ push: (id: number) => (id >= 10 ? chars[id - 10] : ''), flush: () => '' }),
+    decode: (ids: readonly number[]) => ids.map((id) => (id >= 10 ? chars[id - 10] : '')).join(''),
   };
 }
