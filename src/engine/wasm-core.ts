@@ -28,6 +28,7 @@ import type { ByteSource } from '../../reference/bytes.js';
 import type { EngineInfo, EngineSnapshot } from './types.js';
 import { L, M, tapName, WeightCode, weightBytes } from './wasm-layout.js';
 import { instantiateEngineModule, type Arena, type WasmBuild, type WasmExports } from './wasm-module.js';
+import { checkWasmEngineOptions } from './wasm-options.js';
 
 export interface WasmEngineOptions {
   /**
@@ -179,6 +180,12 @@ const STAGING_BYTES = 4 << 20;
 
 /** Loads a model into a new in-thread WASM core. Takes ownership of the byte source (closed after load). */
 export async function createWasmCore(input: ModelInput, opts: WasmEngineOptions = {}): Promise<WasmCore> {
+  try {
+    checkWasmEngineOptions(opts, 'options'); // a bad option is an InputError, not a NaN in the layout
+  } catch (e) {
+    await ('gguf' in input ? input.gguf.close?.() : undefined); // we own the source: close it on every path
+    throw e;
+  }
   // --- open the model: config, dims and a raw tensor reader
   let config: Lfm2Config;
   let tensors: RawTensors;
