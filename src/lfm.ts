@@ -208,6 +208,9 @@ export function createLfm(
     checkGenerationOptions(options);
     const o = withoutNulls(options ?? {});
     const { tokens } = render(messages, o);
+    if (tokens.length >= engine.contextLength) {
+      throw new InputError(`the prompt has ${tokens.length} tokens but the context holds ${engine.contextLength} (no room to answer)`, { param: 'messages' });
+    }
     let started = false;
     let final: ChatResult | null = null;
     async function* events(): AsyncGenerator<ChatEvent> {

@@ -15,6 +15,7 @@ import { fileSource } from '../src/node/files.js';
 import { parseChatCompletionParams, type ChatCompletion } from '../src/openai.js';
 import { seedState } from '../src/generate/sampler.js';
 import { synthGguf, synthModel } from '../src/synth/random-model.js';
+import { BAD_REQUESTS } from './bad-requests.js';
 import { TINY_SHAPES } from '../src/synth/shapes.js';
 
 const gguf = concatParts(synthGguf(synthModel(TINY_SHAPES[0]), 'Q8_0'));
@@ -26,13 +27,6 @@ beforeAll(async () => {
   lfm = await loadLfm({ gguf: bytesSource(gguf, 'tiny.gguf') }, { engine: 'reference' });
 });
 
-/** 3,000 levels of `{type: 'object', properties: {a: ...}}`. */
-function deepSchema(levels: number): Record<string, unknown> {
-  let s: Record<string, unknown> = { type: 'string' };
-  for (let i = 0; i < levels; i++) s = { type: 'object', properties: { a: s } };
-  return s;
-}
-
 /** The error `f` throws or rejects with. */
 async function errorOf(f: () => unknown): Promise<unknown> {
   try {
@@ -42,45 +36,6 @@ async function errorOf(f: () => unknown): Promise<unknown> {
   }
   throw new Error('expected an error, got none');
 }
-
-// [what, params (as a request body would hold them), the param the error must name]
-const BAD_REQUESTS: [string, Record<string, unknown>, string][] = [
-  ['messages: [null]', { messages: [null] }, 'messages[0]'],
-  ['messages: null', { messages: null }, 'messages'],
-  ['messages missing', {}, 'messages'],
-  ['messages: []', { messages: [] }, 'messages'],
-  ['a text part whose text is a number', { messages: [{ role: 'user', content: [{ type: 'text', text: 5 }] }] }, 'messages[0].content[0].text'],
-  ['a role that is a number', { messages: [{ role: 1, content: 'x' }] }, 'messages[0].role'],
-  ['tool_calls on a user message', { messages: [{ role: 'user', content: 'x', tool_calls: [] }] }, 'messages[0].tool_calls'],
-  ['tools: "x"', { messages: USER, tools: 'x' }, 'tools'],
-  ['tools: [null]', { messages: USER, tools: [null] }, 'tools[0]'],
-  ['a tool with no name', { messages: USER, tools: [{ type: 'function', function: {} }] }, 'tools[0].function.name'],
-  ['parameters nested 3,000 levels deep', { messages: USER, tools: [{ type: 'function', function: { name: 'f', parameters: deepSchema(3000) } }] }, 'tools[0].function.parameters'],
-  ['two tools with one name', { messages: USER, tools: [{ name: 'f' }, { name: 'f' }] }, 'tools[1].name'],
-  ['stop: 5', { messages: USER, stop: 5 }, 'stop'],
-  ['stop: [5]', { messages: USER, stop: [5] }, 'stop[0]'],
-  ['stop: 17 strings', { messages: USER, stop: Array.from({ length: 17 }, (_, i) => `s${i}`) }, 'stop'],
-  ['stream: "yes"', { messages: USER, stream: 'yes' }, 'stream'],
-  ['stream_options without stream', { messages: USER, stream_options: { include_usage: true } }, 'stream_options'],
-  ['tool_choice: "bogus"', { messages: USER, tool_choice: 'bogus' }, 'tool_choice'],
-  ['tool_choice names a tool that is not there', { messages: USER, tools: [{ name: 'f' }], tool_choice: { type: 'function', function: { name: 'g' } } }, 'tool_choice.function.name'],
-  ['tool_choice required without tools', { messages: USER, tool_choice: 'required' }, 'tool_choice'],
-  ['seed: 2^53', { messages: USER, seed: 2 ** 53 }, 'seed'],
-  ['seed: 1.5', { messages: USER, seed: 1.5 }, 'seed'],
-  ['seed: "1"', { messages: USER, seed: '1' }, 'seed'],
-  ['temperature: 3 (OpenAI: [0, 2])', { messages: USER, temperature: 3 }, 'temperature'],
-  ['max_tokens: 0', { messages: USER, max_tokens: 0 }, 'max_tokens'],
-  ['max_tokens: 1e20', { messages: USER, max_tokens: 1e20 }, 'max_tokens'],
-  ['max_completion_tokens: "5"', { messages: USER, max_completion_tokens: '5' }, 'max_completion_tokens'],
-  ['reasoning_budget: -1', { messages: USER, reasoning_budget: -1 }, 'reasoning_budget'],
-  ['n: 2', { messages: USER, n: 2 }, 'n'],
-  ['logprobs: true', { messages: USER, logprobs: true }, 'logprobs'],
-  ['response_format json', { messages: USER, response_format: { type: 'json_object' } }, 'response_format'],
-  ['functions (deprecated)', { messages: USER, functions: [{ name: 'f' }] }, 'functions'],
-  ['loop_guard.maxPeriod: 1e9', { messages: USER, loop_guard: { maxPeriod: 1e9 } }, 'loop_guard.maxPeriod'],
-  ['keep_past_thinking: "yes"', { messages: USER, keep_past_thinking: 'yes' }, 'keep_past_thinking'],
-  ['model: 5', { messages: USER, model: 5 }, 'model'],
-];
 
 describe('chat.completions params: one validator (in process, and for the server)', () => {
   it.each(BAD_REQUESTS)('%s -> InputError with param', async (_what, params, param) => {
@@ -107,7 +62,7 @@ describe('chat.completions params: one validator (in process, and for the server
       store: false,
       parallel_tool_calls: true,
       something_new: 1,
-    } as never)) as ChatCompletion;
+    } as never)) as unknown as ChatCompletion;
     expect(r.choices[0].finish_reason).toBe('length');
   });
 });
