@@ -21,7 +21,7 @@
 
 import { readText, type FileSet } from '../reference/bytes.js';
 import { FormatError, InputError } from '../reference/errors.js';
-import { isPlainObject } from './chat/json.js';
+import { describe, isPlainObject, shown } from './chat/json.js';
 import { checkMessages } from './chat/validate.js';
 import { ggufGet, readGguf } from '../reference/gguf.js';
 import { loadModel, type ModelInput } from '../reference/load.js';
@@ -109,10 +109,10 @@ export interface Lfm {
 
 /** Throws an InputError naming the first bad option (param `engine`, `wasm.contextLength`, ...). */
 function checkLoadOptions(options: unknown): asserts options is LoadLfmOptions {
-  if (!isPlainObject(options)) throw new InputError(`loadLfm: options must be an object, got ${String(options)}`, { param: 'options' });
+  if (!isPlainObject(options)) throw new InputError(`loadLfm: options must be an object, got ${describe(options)}`, { param: 'options' });
   const o = options as Record<string, unknown>;
   if (o.engine !== undefined && !['auto', 'reference', 'wasm'].includes(o.engine as string)) {
-    throw new InputError(`loadLfm: unknown engine ${JSON.stringify(o.engine)} (auto, reference or wasm)`, { param: 'engine' });
+    throw new InputError(`loadLfm: unknown engine ${shown(o.engine)} (auto, reference or wasm)`, { param: 'engine' });
   }
   checkWasmEngineOptions(o.wasm, 'wasm');
   if (o.sampling !== undefined) {
@@ -121,12 +121,12 @@ function checkLoadOptions(options: unknown): asserts options is LoadLfmOptions {
   }
   const m = o.maxCheckpoints;
   if (m !== undefined && !(typeof m === 'number' && Number.isSafeInteger(m) && m >= 0 && m <= 64)) {
-    throw new InputError(`loadLfm: maxCheckpoints must be an integer in [0, 64], got ${String(m)}`, { param: 'maxCheckpoints' });
+    throw new InputError(`loadLfm: maxCheckpoints must be an integer in [0, 64], got ${describe(m)}`, { param: 'maxCheckpoints' });
   }
   if (o.onLoadProgress !== undefined && typeof o.onLoadProgress !== 'function') throw new InputError('loadLfm: onLoadProgress must be a function', { param: 'onLoadProgress' });
   const p = o.preemptIdleMs;
   if (p !== undefined && !(typeof p === 'number' && p >= 0 && !Number.isNaN(p))) {
-    throw new InputError(`loadLfm: preemptIdleMs must be a number of milliseconds >= 0 (or Infinity), got ${String(p)}`, { param: 'preemptIdleMs' });
+    throw new InputError(`loadLfm: preemptIdleMs must be a number of milliseconds >= 0 (or Infinity), got ${describe(p)}`, { param: 'preemptIdleMs' });
   }
 }
 
@@ -209,7 +209,7 @@ export function createLfm(
     const o = withoutNulls(options ?? {});
     const { tokens } = render(messages, o);
     if (tokens.length >= engine.contextLength) {
-      throw new InputError(`the prompt has ${tokens.length} tokens but the context holds ${engine.contextLength} (no room to answer)`, { param: 'messages' });
+      throw new InputError(`messages: the prompt has ${tokens.length} tokens but the context holds ${engine.contextLength} (no room to answer)`, { param: 'messages' });
     }
     let started = false;
     let final: ChatResult | null = null;

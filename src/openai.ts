@@ -197,7 +197,7 @@ export function parseChatCompletionParams(body: unknown): ChatCompletionRequest 
   if (given(p.functions)) unsupported('functions', 'the deprecated form; use tools');
   if (given(p.function_call)) unsupported('function_call', 'the deprecated form; use tool_choice');
   if (given(p.audio)) unsupported('audio', 'this model reads and writes text only');
-  if (given(p.modalities) && !(Array.isArray(p.modalities) && p.modalities.every((m) => m === 'text'))) unsupported('modalities', 'this model writes text only');
+  if (given(p.modalities) && !(Array.isArray(p.modalities) && Array.from(p.modalities).every((m) => m === 'text'))) unsupported('modalities', 'this model writes text only');
   if (given(p.prediction)) unsupported('prediction', 'predicted outputs are not used');
 
   const o = p as unknown as ChatCompletionCreateParams;

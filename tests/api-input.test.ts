@@ -12,7 +12,7 @@ import { concatParts } from '../reference/gguf.js';
 import type { ChatMessage } from '../src/chat/types.js';
 import { loadLfm, type Lfm, type LoadLfmOptions } from '../src/lfm.js';
 import { fileSource } from '../src/node/files.js';
-import { parseChatCompletionParams, type ChatCompletion } from '../src/openai.js';
+import type { ChatCompletion } from '../src/openai.js';
 import { seedState } from '../src/generate/sampler.js';
 import { synthGguf, synthModel } from '../src/synth/random-model.js';
 import { BAD_REQUESTS } from './bad-requests.js';
@@ -43,7 +43,6 @@ describe('chat.completions params: one validator (in process, and for the server
     expect(e).toBeInstanceOf(InputError);
     expect((e as InputError).param).toBe(param);
     expect((e as Error).message).toContain(param.replace(/\[\d+\].*$/, ''));
-    expect(() => parseChatCompletionParams({ ...SHORT, ...params })).toThrow(InputError);
   });
 
   it('accepts what OpenAI accepts: nulls for optional fields, stop: null, stream: false, unknown fields', async () => {

@@ -12,21 +12,34 @@ export function deepSchema(levels: number): Record<string, unknown> {
   return s;
 }
 
-/** JSON text of a request, written without recursion (JSON.stringify of 3,000 levels can overflow a test's stack). */
+/**
+ * JSON text of a request, written without recursion (JSON.stringify of 3,000 levels can overflow a test's stack).
+ * For fuzzed values: a bigint is written as its digits (valid JSON), undefined as null, and an object met a second
+ * time (a cycle, or a shared part) as null.
+ */
 export function requestJson(v: unknown): string {
   class Raw {
     constructor(readonly text: string) {}
   }
   const out: string[] = [];
   const stack: unknown[] = [v];
+  const seen = new Set<object>();
   while (stack.length > 0) {
     const x = stack.pop();
     if (x instanceof Raw) out.push(x.text);
+    else if (typeof x === 'bigint') out.push(x.toString());
+    else if (typeof x === 'object' && x !== null && seen.has(x)) out.push('null');
+    else if (typeof x === 'object' && x !== null && !Array.isArray(x) && Object.getPrototypeOf(x) !== Object.prototype && Object.getPrototypeOf(x) !== null) {
+      seen.add(x);
+      out.push(JSON.stringify(x, (_k, y: unknown) => (typeof y === 'bigint' ? String(y) : y)) ?? 'null'); // Date, Map, typed arrays: as JSON.stringify writes them
+    }
     else if (Array.isArray(x)) {
+      seen.add(x);
       stack.push(new Raw(']'));
       for (let i = x.length - 1; i >= 0; i--) stack.push(x[i], ...(i > 0 ? [new Raw(',')] : []));
       stack.push(new Raw('['));
     } else if (x !== null && typeof x === 'object') {
+      seen.add(x);
       const entries = Object.entries(x);
       stack.push(new Raw('}'));
       for (let i = entries.length - 1; i >= 0; i--) stack.push(entries[i][1], new Raw(`${i > 0 ? ',' : ''}${JSON.stringify(entries[i][0])}:`));

@@ -32,6 +32,11 @@ export function jsonDepth(v: unknown, limit = MAX_JSON_DEPTH): number {
   return max;
 }
 
+/** A value as an error message shows it: a string quoted (and cut at 40 characters), anything else described. */
+export function shown(v: unknown): string {
+  return typeof v === 'string' ? JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v) : describe(v);
+}
+
 /** A short description of a value for error messages: "null", "an array", "number 5", "the string \"x\"". */
 export function describe(v: unknown): string {
   if (v === null) return 'null';

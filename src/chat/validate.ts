@@ -8,7 +8,7 @@
 // needs no tool_call_id (LFM templates do not render it).
 
 import { ChatTemplateError } from './errors.js';
-import { describe, isPlainObject, jsonDepth, MAX_JSON_DEPTH } from './json.js';
+import { describe, isPlainObject, jsonDepth, MAX_JSON_DEPTH, shown } from './json.js';
 import type { ChatMessage, ChatRole, ToolDefinition } from './types.js';
 
 export const ROLES: readonly ChatRole[] = ['system', 'user', 'assistant', 'tool'];
@@ -21,17 +21,17 @@ export function checkMessages(messages: unknown, opts: { nonEmpty?: boolean } = 
   if (!Array.isArray(messages)) fail('message', 'messages', ` must be an array of messages, got ${describe(messages)}`);
   const list = messages as unknown[];
   if (opts.nonEmpty && list.length === 0) fail('message', 'messages', ': at least one message is needed');
-  list.forEach((m: unknown, i) => {
+  Array.from(list).forEach((m: unknown, i) => { // Array.from: a hole in a sparse array is checked as undefined
     const where = `messages[${i}]`;
     if (!isPlainObject(m)) fail('message', where, ` must be an object with a role and content, got ${describe(m)}`);
     const msg = m as Record<string, unknown>;
     const role = msg.role;
     if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role)) {
-      fail('message', `${where}.role`, `: unknown role ${JSON.stringify(role)} (expected one of ${ROLES.join(', ')})`);
+      fail('message', `${where}.role`, `: unknown role ${role === undefined ? 'undefined' : shown(role)} (expected one of ${ROLES.join(', ')})`);
     }
     const content = msg.content;
     if (Array.isArray(content)) {
-      content.forEach((p: unknown, j) => checkPart(p, `${where}.content[${j}]`));
+      Array.from(content).forEach((p: unknown, j) => checkPart(p, `${where}.content[${j}]`));
     } else if (content !== null && content !== undefined && typeof content !== 'string') {
       fail('message', `${where}.content`, ` must be a string, an array of text parts, or null; got ${describe(content)}`);
     }
@@ -42,7 +42,7 @@ export function checkMessages(messages: unknown, opts: { nonEmpty?: boolean } = 
     if (calls === undefined || calls === null) return;
     if (role !== 'assistant') fail('tool-call', `${where}.tool_calls`, ` is only allowed on assistant messages (role is ${role})`);
     if (!Array.isArray(calls)) fail('tool-call', `${where}.tool_calls`, ` must be an array, got ${describe(calls)}`);
-    (calls as unknown[]).forEach((c: unknown, j) => {
+    Array.from(calls as unknown[]).forEach((c: unknown, j) => {
       const at = `${where}.tool_calls[${j}]`;
       if (!isPlainObject(c)) fail('tool-call', at, ` must be an object { type: 'function', function: { name, arguments } }, got ${describe(c)}`);
       const call = c as Record<string, unknown>;
@@ -68,7 +68,7 @@ function checkPart(p: unknown, where: string): void {
   if (p.type === 'image' || p.type === 'image_url' || p.type === 'input_image') {
     throw new ChatTemplateError('message', `${where}: images are not supported by this model (LFM2.5-1.2B reads text only)`, { param: `${where}.type` });
   }
-  throw new ChatTemplateError('message', `${where}.type: unsupported content part type ${JSON.stringify(p.type)} (only "text" parts are supported)`, { param: `${where}.type` });
+  throw new ChatTemplateError('message', `${where}.type: unsupported content part type ${shown(p.type)} (only "text" parts are supported)`, { param: `${where}.type` });
 }
 
 /**
@@ -81,7 +81,7 @@ export function checkTools(tools: unknown, opts: { allowStrings?: boolean } = {}
   if (tools === undefined || tools === null) return undefined;
   if (!Array.isArray(tools)) throw new ChatTemplateError('tool', `tools must be an array of tool definitions, got ${describe(tools)}`, { param: 'tools' });
   const names = new Map<string, number>();
-  return tools.map((t: unknown, i) => {
+  return Array.from(tools).map((t: unknown, i) => {
     const where = `tools[${i}]`;
     const fail = (param: string, what: string): never => {
       throw new ChatTemplateError('tool', `${param}${what}`, { param });
@@ -120,7 +120,7 @@ function jsonClean(v: unknown, where: string, stack: object[]): unknown {
     if (stack.length >= MAX_JSON_DEPTH + 2) throw new ChatTemplateError('tool', `${where}: nests deeper than ${MAX_JSON_DEPTH} levels`, { param: where });
     stack.push(v);
     const out = Array.isArray(v)
-      ? v.map((x, i) => (x === undefined ? null : jsonClean(x, `${where}[${i}]`, stack)))
+      ? Array.from(v).map((x, i) => (x === undefined ? null : jsonClean(x, `${where}[${i}]`, stack)))
       : Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined).map(([k, x]) => [k, jsonClean(x, `${where}.${k}`, stack)]));
     stack.pop();
     return out;

@@ -46,7 +46,7 @@ export function checkStop(param: string, v: unknown): void {
   if (typeof v === 'string') return one(v, param);
   if (!Array.isArray(v)) fail(param, 'a string or an array of strings', v);
   if (v.length > MAX_STOPS) throw new InputError(`${param} has ${v.length} strings (at most ${MAX_STOPS})`, { param });
-  v.forEach((s, i) => one(s, `${param}[${i}]`));
+  Array.from(v).forEach((s, i) => one(s, `${param}[${i}]`)); // holes of a sparse array are checked too
 }
 
 /** tool_choice against the (checked) tools. */

@@ -15,6 +15,7 @@
 // is hashed into it (seedState), so 2^32 does not wrap around to 0. Other numbers are an InputError.
 
 import { InputError } from '../../reference/errors.js';
+import { describe } from '../chat/json.js';
 import { Rng } from '../synth/rng.js';
 
 export interface SamplingOptions {
@@ -37,8 +38,7 @@ export interface SamplingOptions {
 
 function check(name: string, v: number | undefined, ok: (x: number) => boolean, what: string): void {
   if (v !== undefined && v !== null && (typeof v !== 'number' || !Number.isFinite(v) || !ok(v))) {
-    const shown = typeof v === 'string' ? JSON.stringify(v) : typeof v === 'object' ? JSON.stringify(v)?.slice(0, 40) : String(v);
-    throw new InputError(`sampling option ${name} = ${shown}: expected ${what}`, { param: name });
+    throw new InputError(`sampling option ${name} = ${typeof v === 'number' ? v : describe(v)}: expected ${what}`, { param: name });
   }
 }
 
