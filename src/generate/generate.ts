@@ -284,6 +284,7 @@ export class GenerationSession {
     const consume = async (id: number) => {
       generated.push(id);
       context.push(id);
+      const opensReasoning = id === tk.thinkStartId && phase === 'start';
       if (id === tk.thinkStartId && phase === 'start') {
         emitText(decoder.flush());
         phase = 'reasoning';
@@ -302,7 +303,7 @@ export class GenerationSession {
       } else {
         emitText(decoder.push(id));
       }
-      if (phase === 'reasoning' && id !== tk.thinkStartId) reasoningTokens++;
+      if (phase === 'reasoning' && !opensReasoning) reasoningTokens++; // a <think> written inside the reasoning counts
       if (namePending && (phase !== 'tool' || callNames.some((n) => toolText.startsWith(n)) || !callNames.some((n) => n.startsWith(toolText)))) namePending = false;
     };
     /** The logits with what tool_choice forbids now set to -Infinity (or the logits themselves when nothing is). */
