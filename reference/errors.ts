@@ -47,9 +47,15 @@ export class ConfigError extends LfmError {
   }
 }
 
-/** A request cannot be served: bad token id, prompt longer than the context, and the like. */
+/**
+ * A request cannot be served: bad token id, prompt longer than the context, a request field of the wrong type, and
+ * the like. `param` names the request field when there is one (`messages[2].content`, `stop`, `tools[0].function`),
+ * as OpenAI's error object does.
+ */
 export class InputError extends LfmError {
-  constructor(message: string) {
-    super('E_INPUT', message);
+  readonly param: string | null;
+  constructor(message: string, opts: { param?: string; code?: string } = {}) {
+    super(opts.code ?? 'E_INPUT', message);
+    this.param = opts.param ?? null;
   }
 }

@@ -6,11 +6,23 @@
 //
 // Runtime-agnostic: the model arrives as a ByteSource (GGUF) or a FileSet (HF folder); resolving paths, URLs and
 // hub ids to those is the job of the runtime adapters (src/node/open-model.ts for Node, Deno and Bun).
-// One Lfm holds one engine and one conversation state; calls are served one at a time in call order, and each
-// call reuses the engine state of the previous ones for the prompt prefix they share.
+// One Lfm holds one engine and one conversation state; calls take turns on it (src/turns.ts), and each call reuses
+// the engine state of the previous ones for the prompt prefix they share. The rule for turns:
+//   - a call's stream takes the engine when it is first pulled, and calls wait in that order;
+//   - it hands the engine back before its `done` event is handed out, so `chat()` may be called (and awaited)
+//     from a `done` handler, and when its consumer stops early (break, return, throw);
+//   - a stream whose consumer stops pulling without ending it is idle; after `preemptIdleMs` (default 10 s) with
+//     another call waiting, that call takes the engine and the idle stream, if pulled again, ends with
+//     finish_reason 'abort'. So an abandoned stream cannot block later calls forever.
+//
+// Input is checked at the call: messages and options (src/chat/validate.ts, src/generate/options.ts) throw an
+// InputError naming the bad field; null means "not given" for every option. loadLfm checks its options before it
+// reads anything, and closes the byte source it was given on every failure path.
 
 import { readText, type FileSet } from '../reference/bytes.js';
 import { FormatError, InputError } from '../reference/errors.js';
+import { describe, isPlainObject, shown } from './chat/json.js';
+import { checkMessages } from './chat/validate.js';
 import { ggufGet, readGguf } from '../reference/gguf.js';
 import { loadModel, type ModelInput } from '../reference/load.js';
 import { configFromGguf, configFromHf, deriveDims, type Lfm2Config } from '../reference/config.js';
@@ -21,10 +33,13 @@ import type { ChatMessage, ToolCall, ToolDefinition } from './chat/types.js';
 import { referenceEngine } from './engine/reference-engine.js';
 import type { Engine } from './engine/types.js';
 import type { WasmEngineOptions } from './engine/wasm-engine.js';
+import { checkWasmEngineOptions } from './engine/wasm-options.js';
 import { GenerationSession, type GenerationEvent, type GenerationOptions, type GenerationResult } from './generate/generate.js';
-import type { SamplingOptions } from './generate/sampler.js';
+import { checkGenerationOptions, withoutNulls } from './generate/options.js';
+import { validateSampling, type SamplingOptions } from './generate/sampler.js';
 import { createCompletions, type Completions } from './openai.js';
 import { Lfm2Tokenizer } from './tokenizer/tokenizer.js';
+import { Turns } from './turns.js';
 
 /** LFM2.5-1.2B-Thinking model card: temperature 0.05, top_k 50, repetition_penalty 1.05. */
 export const THINKING_DEFAULTS: SamplingOptions = { temperature: 0.05, top_k: 50, repetition_penalty: 1.05 };
@@ -45,7 +60,15 @@ export interface LoadLfmOptions {
   maxCheckpoints?: number;
   /** Called as weights are read (one call per tensor). */
   onLoadProgress?: LoadProgress;
+  /**
+   * How long (ms) a started stream whose consumer stopped pulling keeps the engine while another call waits; then
+   * that call preempts it (see the file comment). Default 10,000; 0 = at once; Infinity = never.
+   */
+  preemptIdleMs?: number;
 }
+
+/** Default of LoadLfmOptions.preemptIdleMs. */
+export const PREEMPT_IDLE_MS = 10_000;
 
 export interface ChatOptions extends Omit<GenerationOptions, 'tools'> {
   tools?: ToolDefinition[];
@@ -86,11 +109,52 @@ export interface Lfm {
   dispose(): Promise<void>;
 }
 
-/** Loads a model and its tokenizer from a GGUF file or an HF folder. */
-export async function loadLfm(input: ModelInput, options: LoadLfmOptions = {}): Promise<Lfm> {
-  if (options.engine !== undefined && !['auto', 'reference', 'wasm'].includes(options.engine)) {
-    throw new InputError(`loadLfm: unknown engine ${JSON.stringify(options.engine)} (auto, reference or wasm)`);
+/** Throws an InputError naming the first bad option (param `engine`, `wasm.contextLength`, ...). */
+function checkLoadOptions(options: unknown): asserts options is LoadLfmOptions {
+  if (!isPlainObject(options)) throw new InputError(`loadLfm: options must be an object, got ${describe(options)}`, { param: 'options' });
+  const o = options as Record<string, unknown>;
+  if (o.engine !== undefined && !['auto', 'reference', 'wasm'].includes(o.engine as string)) {
+    throw new InputError(`loadLfm: unknown engine ${shown(o.engine)} (auto, reference or wasm)`, { param: 'engine' });
   }
+  checkWasmEngineOptions(o.wasm, 'wasm');
+  if (o.sampling !== undefined) {
+    if (!isPlainObject(o.sampling)) throw new InputError('loadLfm: sampling must be an object', { param: 'sampling' });
+    validateSampling(o.sampling);
+  }
+  const m = o.maxCheckpoints;
+  if (m !== undefined && !(typeof m === 'number' && Number.isSafeInteger(m) && m >= 0 && m <= 64)) {
+    throw new InputError(`loadLfm: maxCheckpoints must be an integer in [0, 64], got ${describe(m)}`, { param: 'maxCheckpoints' });
+  }
+  if (o.onLoadProgress !== undefined && typeof o.onLoadProgress !== 'function') throw new InputError('loadLfm: onLoadProgress must be a function', { param: 'onLoadProgress' });
+  const p = o.preemptIdleMs;
+  if (p !== undefined && !(typeof p === 'number' && p >= 0 && !Number.isNaN(p))) {
+    throw new InputError(`loadLfm: preemptIdleMs must be a number of milliseconds >= 0 (or Infinity), got ${describe(p)}`, { param: 'preemptIdleMs' });
+  }
+}
+
+/**
+ * Loads a model and its tokenizer from a GGUF file or an HF folder. Takes ownership of a GGUF byte source: it is
+ * closed once the weights are read, and on every failure (bad options, bad header, bad tokenizer).
+ */
+export async function loadLfm(input: ModelInput, options: LoadLfmOptions = {}): Promise<Lfm> {
+  const state: LoadState = { engine: null, handedOver: false };
+  try {
+    return await load(input, options, state);
+  } catch (e) {
+    if (state.engine) await state.engine.dispose().catch(() => {});
+    else if (!state.handedOver && 'gguf' in input) await input.gguf.close?.().catch(() => {});
+    throw e;
+  }
+}
+
+interface LoadState {
+  engine: Engine | null;
+  /** From the engine's constructor on, the engine closes the byte source (on success and on failure). */
+  handedOver: boolean;
+}
+
+async function load(input: ModelInput, options: LoadLfmOptions, state: LoadState): Promise<Lfm> {
+  checkLoadOptions(options);
   const auto = options.engine === undefined || options.engine === 'auto';
   let kind = auto ? ((await import('./engine/wasm-module.js')).wasmEngineUsable() ? 'wasm' : 'reference') : options.engine;
   // The tokenizer comes from the GGUF header or the folder's tokenizer files; read them before the engine, which
@@ -102,9 +166,11 @@ export async function loadLfm(input: ModelInput, options: LoadLfmOptions = {}): 
   let engine: Engine;
   if (kind === 'wasm') {
     const { createWasmEngine } = await import('./engine/wasm-engine.js');
-    engine = await createWasmEngine(withHeader, options.wasm);
+    state.handedOver = true;
+    engine = state.engine = await createWasmEngine(withHeader, options.wasm);
   } else {
-    engine = referenceEngine(await loadModel(withHeader, { onProgress: options.onLoadProgress }));
+    state.handedOver = true;
+    engine = state.engine = referenceEngine(await loadModel(withHeader, { onProgress: options.onLoadProgress }));
   }
   let tokenizer: Lfm2Tokenizer;
   let name: string;
@@ -120,8 +186,8 @@ export async function loadLfm(input: ModelInput, options: LoadLfmOptions = {}): 
     tokenizer = Lfm2Tokenizer.fromJson(json, config, { embeddingRows: engine.vocabSize, chatTemplate: jinja ?? undefined });
     name = files.name;
   }
-  const defaults = { ...(/instruct/i.test(name) ? INSTRUCT_DEFAULTS : THINKING_DEFAULTS), ...options.sampling };
-  return createLfm(name, engine, tokenizer, tokenizer.chatTemplate ?? null, defaults, options.maxCheckpoints);
+  const defaults = { ...(/instruct/i.test(name) ? INSTRUCT_DEFAULTS : THINKING_DEFAULTS), ...withoutNulls(options.sampling ?? {}) };
+  return createLfm(name, engine, tokenizer, tokenizer.chatTemplate ?? null, defaults, options.maxCheckpoints, options.preemptIdleMs);
 }
 
 /** The model's config, from the parsed GGUF header or the folder's config.json. */
@@ -142,39 +208,66 @@ async function modelConfig(input: ModelInput): Promise<Lfm2Config> {
 }
 
 /** An Lfm over an engine and tokenizer you already have (tests, other engines). */
-export function createLfm(name: string, engine: Engine, tokenizer: Lfm2Tokenizer, template: string | null, defaults: SamplingOptions, maxCheckpoints = 4): Lfm {
+export function createLfm(
+  name: string,
+  engine: Engine,
+  tokenizer: Lfm2Tokenizer,
+  template: string | null,
+  defaults: SamplingOptions,
+  maxCheckpoints = 4,
+  preemptIdleMs = PREEMPT_IDLE_MS,
+): Lfm {
   const session = new GenerationSession(engine, tokenizer, maxCheckpoints);
-  let queue: Promise<unknown> = Promise.resolve();
+  const turns = new Turns(preemptIdleMs);
 
   // Special tokens count only where the template wrote them, never in user-supplied text (src/chat/encode-chat.ts).
   const render: Lfm['render'] = (messages, o = {}) =>
     encodeChat(tokenizer, messages, { template, tools: o.tools, addGenerationPrompt: true, keepPastThinking: o.keep_past_thinking ?? false });
 
-  const run = (messages: ChatMessage[], o: ChatOptions = {}): ChatStream => {
-    // Render eagerly, so bad messages fail at the call, not at the first iteration.
+  const run = (messages: ChatMessage[], options: ChatOptions = {}): ChatStream => {
+    // Check and render eagerly, so bad input fails at the call, not at the first iteration.
+    checkMessages(messages, { nonEmpty: true });
+    checkGenerationOptions(options);
+    const o = withoutNulls(options ?? {});
     const { tokens } = render(messages, o);
+    if (tokens.length >= engine.contextLength) {
+      throw new InputError(`messages: the prompt has ${tokens.length} tokens but the context holds ${engine.contextLength} (no room to answer)`, { param: 'messages' });
+    }
     let started = false;
     let final: ChatResult | null = null;
     async function* events(): AsyncGenerator<ChatEvent> {
       if (started) throw new Error('chat: this stream was already consumed (call result() or iterate once)');
       started = true;
-      // One call at a time on the shared engine: wait for the previous call to finish.
-      let release!: () => void;
-      const mine = new Promise<void>((r) => (release = r));
-      const previous = queue;
-      queue = previous.then(() => mine);
-      await previous;
+      const turn = await turns.acquire(); // one call at a time on the shared engine (see the file comment)
+      let done: ChatEvent | null = null;
+      // The generation ends as aborted when the caller aborts, or when a waiting call preempted this idle stream.
+      const aborter = new AbortController();
+      const user = o.signal;
+      const onUserAbort = () => aborter.abort(user!.reason);
+      if (user?.aborted) onUserAbort();
+      else user?.addEventListener('abort', onUserAbort, { once: true });
+      turn.onPreempted = () => aborter.abort(new Error('chat: preempted by a waiting call'));
       try {
-        const gen: GenerationOptions = { ...defaults, ...o, tools: o.tools };
+        const signal = aborter.signal;
+        const gen: GenerationOptions = { ...defaults, ...o, tools: o.tools, signal };
         for await (const e of session.generate(tokens, gen)) {
           if (e.type === 'done') {
             final = { ...e.result, message: assistantMessage(e.result) };
-            yield { type: 'done', result: final };
-          } else yield e;
+            done = { type: 'done', result: final };
+            break; // the engine is no longer needed: hand it back before `done` is handed out
+          }
+          turn.idle();
+          try {
+            yield e;
+          } finally {
+            turn.busy();
+          }
         }
       } finally {
-        release();
+        user?.removeEventListener('abort', onUserAbort);
+        turn.release();
       }
+      if (done) yield done;
     }
     const it = events();
     return {
@@ -196,7 +289,14 @@ export function createLfm(name: string, engine: Engine, tokenizer: Lfm2Tokenizer
     defaults,
     chat,
     render,
-    reset: () => session.reset(),
+    reset: async () => {
+      const turn = await turns.acquire();
+      try {
+        await session.reset();
+      } finally {
+        turn.release();
+      }
+    },
     dispose: () => engine.dispose(),
   };
   chat.completions = createCompletions(lfm);

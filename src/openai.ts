@@ -1,37 +1,53 @@
 // An OpenAI-compatible Chat Completions surface, in process: `lfm.chat.completions.create(params)` returns the
 // shapes of the OpenAI API (and of the llama.cpp / vLLM servers for reasoning models), so code written against
-// the `openai` client can switch to a local model with a one-line change.
+// the `openai` client can switch to a local model with a one-line change. The HTTP server (src/node/server.ts)
+// hands request bodies to it as they are: parseChatCompletionParams is the one request validator for both.
 //
 // Reasoning text is returned in `reasoning_content` (message and stream deltas), as llama.cpp, vLLM and DeepSeek
 // do. Tool calls come as `tool_calls` with JSON `arguments`. Streaming yields chunk objects; `toSSE(chunk)` and
-// `SSE_DONE` turn them into a server-sent-events body.
+// `SSE_DONE` turn them into a server-sent-events body. `model` is always the served model's name (whatever the
+// request named: one model is served); `system_fingerprint` names the engine that ran.
+//
+// finish_reason takes only OpenAI's values. Our finer reason is in the extension field `lfm_finish_reason` of the
+// same choice: 'stop', 'length', 'tool_calls' as in finish_reason; 'loop' (the loop guard cut a repetition:
+// finish_reason 'length', the answer was cut off by a limit) and 'abort' (the caller's AbortSignal fired:
+// finish_reason 'stop', the end the caller asked for).
+//
 // Extensions beyond OpenAI's parameters: top_k, min_p, repetition_penalty, reasoning_budget, keep_past_thinking,
-// loop_guard, signal. finish_reason may also be 'abort' or 'loop' (see src/generate/generate.ts).
-// Not supported (an InputError says so): n > 1, tool_choice other than 'auto' / 'none', logprobs,
-// response_format.
+// loop_guard, signal (in process only). Parameters are checked as OpenAI checks them (types, ranges: temperature
+// in [0, 2], presence/frequency penalties in [-2, 2], seed a safe integer; at most 16 stop strings) and a bad one is
+// an InputError whose `param` names it. Not supported (an InputError says so): n > 1, logprobs, response_format other
+// than text, logit_bias, audio, prediction, the deprecated functions / function_call. Accepted and ignored: user,
+// metadata, store, service_tier, parallel_tool_calls (the model may still write several calls in one section),
+// reasoning_effort, and any field we do not know (as llama.cpp and vLLM do).
 
 import { InputError } from '../reference/errors.js';
+import { describe, isPlainObject } from './chat/json.js';
 import type { ChatMessage, ToolDefinition } from './chat/types.js';
+import { checkMessages, checkTools } from './chat/validate.js';
 import type { FinishReason, GenerationUsage, InvalidToolCall } from './generate/generate.js';
 import type { LoopGuardOptions } from './generate/loop-guard.js';
+import { checkCount, checkGenerationOptions, checkStop, checkToolChoice, withoutNulls, type ToolChoice } from './generate/options.js';
 import type { ChatOptions, Lfm } from './lfm.js';
 
 export interface ChatCompletionCreateParams {
   messages: ChatMessage[];
   model?: string;
   tools?: ToolDefinition[];
-  tool_choice?: 'auto' | 'none';
-  stream?: boolean;
-  stream_options?: { include_usage?: boolean };
-  max_tokens?: number;
-  max_completion_tokens?: number;
-  temperature?: number;
-  top_p?: number;
+  tool_choice?: ToolChoice;
+  stream?: boolean | null;
+  stream_options?: { include_usage?: boolean } | null;
+  max_tokens?: number | null;
+  max_completion_tokens?: number | null;
+  temperature?: number | null;
+  top_p?: number | null;
   stop?: string | string[] | null;
-  seed?: number;
-  presence_penalty?: number;
-  frequency_penalty?: number;
-  n?: number;
+  seed?: number | null;
+  presence_penalty?: number | null;
+  frequency_penalty?: number | null;
+  n?: number | null;
+  parallel_tool_calls?: boolean | null;
+  user?: string;
   // extensions
   top_k?: number;
   min_p?: number;
@@ -41,6 +57,9 @@ export interface ChatCompletionCreateParams {
   loop_guard?: LoopGuardOptions & { onReasoningLoop?: 'close-thinking' | 'stop' };
   signal?: AbortSignal;
 }
+
+/** The values OpenAI's clients accept (the official `openai` types reject any other). */
+export type OpenAiFinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter';
 
 export interface ChatCompletionToolCall {
   id: string;
@@ -61,10 +80,14 @@ export interface ChatCompletion {
   object: 'chat.completion';
   created: number;
   model: string;
+  system_fingerprint: string;
   choices: {
     index: 0;
-    message: { role: 'assistant'; content: string | null; reasoning_content?: string; tool_calls?: ChatCompletionToolCall[] };
-    finish_reason: FinishReason;
+    message: { role: 'assistant'; content: string | null; refusal: null; reasoning_content?: string; tool_calls?: ChatCompletionToolCall[] };
+    finish_reason: OpenAiFinishReason;
+    logprobs: null;
+    /** Extension: our finer finish reason ('abort', 'loop' included). */
+    lfm_finish_reason: FinishReason;
     /** Extension: tool-call sections that did not parse or did not fit the declared tools. */
     invalid_tool_calls?: InvalidToolCall[];
   }[];
@@ -78,10 +101,14 @@ export interface ChatCompletionChunk {
   object: 'chat.completion.chunk';
   created: number;
   model: string;
+  system_fingerprint: string;
   choices: {
     index: 0;
     delta: { role?: 'assistant'; content?: string; reasoning_content?: string; tool_calls?: (ChatCompletionToolCall & { index: number })[] };
-    finish_reason: FinishReason | null;
+    finish_reason: OpenAiFinishReason | null;
+    logprobs: null;
+    /** Extension, on the chunk that carries finish_reason: our finer finish reason. */
+    lfm_finish_reason?: FinishReason;
     invalid_tool_calls?: InvalidToolCall[];
   }[];
   usage?: CompletionUsage | null;
@@ -99,28 +126,108 @@ export function toSSE(chunk: ChatCompletionChunk): string {
 }
 export const SSE_DONE = 'data: [DONE]\n\n';
 
-let counter = 0;
-
-function toChatOptions(p: ChatCompletionCreateParams): ChatOptions {
-  if (!p || !Array.isArray(p.messages)) throw new InputError('chat.completions.create: messages must be an array');
-  if (p.n !== undefined && p.n !== 1) throw new InputError(`chat.completions.create: n = ${p.n} is not supported (only 1)`);
-  if (p.tool_choice !== undefined && p.tool_choice !== 'auto' && p.tool_choice !== 'none') {
-    throw new InputError(`chat.completions.create: tool_choice ${JSON.stringify(p.tool_choice)} is not supported (use 'auto' or 'none')`);
-  }
-  for (const k of ['logprobs', 'top_logprobs', 'response_format', 'logit_bias'] as const) {
-    if ((p as unknown as Record<string, unknown>)[k] !== undefined) throw new InputError(`chat.completions.create: ${k} is not supported`);
-  }
-  const o: ChatOptions = {};
-  const copy = <K extends keyof ChatOptions & keyof ChatCompletionCreateParams>(k: K) => {
-    if (p[k] !== undefined && p[k] !== null) (o as Record<string, unknown>)[k] = p[k];
-  };
-  for (const k of ['temperature', 'top_p', 'top_k', 'min_p', 'repetition_penalty', 'presence_penalty', 'frequency_penalty', 'seed', 'reasoning_budget', 'keep_past_thinking', 'loop_guard', 'signal'] as const) copy(k);
-  const max = p.max_completion_tokens ?? p.max_tokens;
-  if (max !== undefined && max !== null) o.max_tokens = max;
-  if (p.stop !== undefined && p.stop !== null) o.stop = p.stop;
-  if (p.tools && p.tool_choice !== 'none') o.tools = p.tools;
-  return o;
+/** OpenAI's finish_reason for ours (see the file comment). */
+export function openAiFinishReason(r: FinishReason): OpenAiFinishReason {
+  return r === 'loop' ? 'length' : r === 'abort' ? 'stop' : r;
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// The request validator
+
+/** A checked request: the messages and options for lfm.chat, and how to answer. */
+export interface ChatCompletionRequest {
+  messages: ChatMessage[];
+  options: ChatOptions;
+  stream: boolean;
+  includeUsage: boolean;
+}
+
+const given = (v: unknown) => v !== undefined && v !== null;
+
+function bad(param: string, what: string, v: unknown): never {
+  throw new InputError(`${param} must be ${what}, got ${describe(v)}`, { param });
+}
+
+function range(p: Record<string, unknown>, param: string, lo: number, hi: number, loOpen = false): void {
+  const v = p[param];
+  if (given(v) && !(typeof v === 'number' && Number.isFinite(v) && (loOpen ? v > lo : v >= lo) && v <= hi)) bad(param, `a number in ${loOpen ? '(' : '['}${lo}, ${hi}]`, v);
+}
+
+function unsupported(param: string, why: string): never {
+  throw new InputError(`${param} is not supported: ${why}`, { param });
+}
+
+/**
+ * Checks a Chat Completions request body (parsed JSON, or the object a caller passed) and returns what lfm.chat
+ * needs. Throws an InputError whose `param` names the first bad field; never anything else.
+ */
+export function parseChatCompletionParams(body: unknown): ChatCompletionRequest {
+  if (!isPlainObject(body)) throw new InputError(`the request must be a JSON object, got ${describe(body)}`, { param: 'body' });
+  const p = body;
+  checkMessages(p.messages, { nonEmpty: true });
+  if (given(p.model) && typeof p.model !== 'string') bad('model', 'a string', p.model);
+  if (given(p.stream) && typeof p.stream !== 'boolean') bad('stream', 'a boolean', p.stream);
+  const stream = p.stream === true;
+  let includeUsage = false;
+  if (given(p.stream_options)) {
+    if (!isPlainObject(p.stream_options)) bad('stream_options', 'an object', p.stream_options);
+    if (!stream) throw new InputError(`stream_options is only allowed when stream is true`, { param: 'stream_options' });
+    const u = p.stream_options.include_usage;
+    if (given(u) && typeof u !== 'boolean') bad('stream_options.include_usage', 'a boolean', u);
+    includeUsage = u === true;
+  }
+  if (given(p.n)) {
+    if (!(typeof p.n === 'number' && Number.isInteger(p.n) && p.n >= 1)) bad('n', 'a positive integer', p.n);
+    if (p.n !== 1) unsupported('n', `n = ${p.n} (only one choice per request)`);
+  }
+  checkCount('max_tokens', p.max_tokens, 1);
+  checkCount('max_completion_tokens', p.max_completion_tokens, 1);
+  range(p, 'temperature', 0, 2);
+  range(p, 'top_p', 0, 1, true);
+  range(p, 'presence_penalty', -2, 2);
+  range(p, 'frequency_penalty', -2, 2);
+  checkStop('stop', p.stop);
+  const tools = checkTools(p.tools);
+  checkToolChoice(p.tool_choice, tools);
+  if (given(p.parallel_tool_calls) && typeof p.parallel_tool_calls !== 'boolean') bad('parallel_tool_calls', 'a boolean', p.parallel_tool_calls);
+  if (given(p.logprobs) && p.logprobs !== false) unsupported('logprobs', 'log probabilities are not returned');
+  if (given(p.top_logprobs)) unsupported('top_logprobs', 'log probabilities are not returned');
+  if (given(p.response_format) && !(isPlainObject(p.response_format) && p.response_format.type === 'text')) unsupported('response_format', 'only { type: "text" } (no JSON mode or schema)');
+  if (given(p.logit_bias) && !(isPlainObject(p.logit_bias) && Object.keys(p.logit_bias).length === 0)) unsupported('logit_bias', 'logit bias is not applied');
+  if (given(p.functions)) unsupported('functions', 'the deprecated form; use tools');
+  if (given(p.function_call)) unsupported('function_call', 'the deprecated form; use tool_choice');
+  if (given(p.audio)) unsupported('audio', 'this model reads and writes text only');
+  if (given(p.modalities) && !(Array.isArray(p.modalities) && Array.from(p.modalities).every((m) => m === 'text'))) unsupported('modalities', 'this model writes text only');
+  if (given(p.prediction)) unsupported('prediction', 'predicted outputs are not used');
+
+  const o = p as unknown as ChatCompletionCreateParams;
+  const options: ChatOptions = withoutNulls({
+    temperature: o.temperature,
+    top_p: o.top_p,
+    top_k: o.top_k,
+    min_p: o.min_p,
+    repetition_penalty: o.repetition_penalty,
+    presence_penalty: o.presence_penalty,
+    frequency_penalty: o.frequency_penalty,
+    seed: o.seed,
+    max_tokens: o.max_completion_tokens ?? o.max_tokens,
+    stop: o.stop,
+    reasoning_budget: o.reasoning_budget,
+    keep_past_thinking: o.keep_past_thinking,
+    loop_guard: o.loop_guard,
+    signal: o.signal,
+    // tool_choice 'none': the tools are not shown to the model either
+    tools: o.tool_choice === 'none' ? undefined : (tools as ToolDefinition[] | undefined),
+    tool_choice: o.tool_choice,
+  } as ChatOptions);
+  checkGenerationOptions(options); // the extensions, and the sampling rules OpenAI does not have (top_k, min_p ...)
+  return { messages: p.messages as ChatMessage[], options, stream, includeUsage };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// create()
+
+let counter = 0;
 
 function usageOf(u: GenerationUsage): CompletionUsage {
   return {
@@ -132,15 +239,22 @@ function usageOf(u: GenerationUsage): CompletionUsage {
   };
 }
 
+/** Names the engine that ran, e.g. "lfm.ts-wasm-relaxed" or "lfm.ts-reference". */
+export function systemFingerprint(lfm: Lfm): string {
+  const build = (lfm.engine as { build?: unknown }).build;
+  return `lfm.ts-${lfm.engine.kind}${typeof build === 'string' ? `-${build}` : ''}`;
+}
+
 export function createCompletions(lfm: Lfm): Completions {
   async function create(params: ChatCompletionCreateParams): Promise<ChatCompletion | AsyncIterable<ChatCompletionChunk>> {
-    const options = toChatOptions(params);
-    const stream = lfm.chat(params.messages, options);
+    const req = parseChatCompletionParams(params);
+    const stream = lfm.chat(req.messages, req.options);
     const id = `chatcmpl-${Date.now().toString(36)}${(counter++).toString(36)}`;
     const created = Math.floor(Date.now() / 1000);
-    const model = params.model ?? lfm.name;
+    const model = lfm.name;
+    const system_fingerprint = systemFingerprint(lfm);
 
-    if (!params.stream) {
+    if (!req.stream) {
       const r = await stream.result();
       const tool_calls = r.message.tool_calls?.map((c) => ({ id: c.id!, type: 'function' as const, function: c.function }));
       return {
@@ -148,16 +262,20 @@ export function createCompletions(lfm: Lfm): Completions {
         object: 'chat.completion',
         created,
         model,
+        system_fingerprint,
         choices: [
           {
             index: 0,
             message: {
               role: 'assistant',
               content: tool_calls && !r.answer ? null : r.answer,
+              refusal: null,
               ...(r.reasoning ? { reasoning_content: r.reasoning } : {}),
               ...(tool_calls ? { tool_calls } : {}),
             },
-            finish_reason: r.finish_reason,
+            finish_reason: openAiFinishReason(r.finish_reason),
+            logprobs: null,
+            lfm_finish_reason: r.finish_reason,
             ...(r.invalid_tool_calls.length ? { invalid_tool_calls: r.invalid_tool_calls } : {}),
           },
         ],
@@ -166,14 +284,15 @@ export function createCompletions(lfm: Lfm): Completions {
       };
     }
 
-    const includeUsage = params.stream_options?.include_usage ?? false;
+    const includeUsage = req.includeUsage;
     async function* chunks(): AsyncGenerator<ChatCompletionChunk> {
-      const chunk = (delta: ChatCompletionChunk['choices'][0]['delta'], finish_reason: FinishReason | null = null, extra = {}): ChatCompletionChunk => ({
+      const chunk = (delta: ChatCompletionChunk['choices'][0]['delta'], finish: FinishReason | null = null, extra = {}): ChatCompletionChunk => ({
         id,
         object: 'chat.completion.chunk',
         created,
         model,
-        choices: [{ index: 0, delta, finish_reason, ...extra }],
+        system_fingerprint,
+        choices: [{ index: 0, delta, finish_reason: finish && openAiFinishReason(finish), logprobs: null, ...(finish ? { lfm_finish_reason: finish } : {}), ...extra }],
         ...(includeUsage ? { usage: null } : {}),
       });
       yield chunk({ role: 'assistant', content: '' });
@@ -187,7 +306,7 @@ export function createCompletions(lfm: Lfm): Completions {
         } else if (e.type === 'done') {
           const r = e.result;
           yield chunk({}, r.finish_reason, r.invalid_tool_calls.length ? { invalid_tool_calls: r.invalid_tool_calls } : {});
-          if (includeUsage) yield { id, object: 'chat.completion.chunk', created, model, choices: [], usage: usageOf(r.usage) };
+          if (includeUsage) yield { id, object: 'chat.completion.chunk', created, model, system_fingerprint, choices: [], usage: usageOf(r.usage) };
         }
       }
     }

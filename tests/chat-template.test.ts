@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { extractToolCalls } from '../src/chat/tool-calls.js';
 import { ChatTemplateError, hfToJson, lfm2ToolCallText, normalizeMessagesForLfm, renderChat } from '../src/chat/template.js';
 import type { RenderChatOptions } from '../src/chat/template.js';
 import type { ChatMessage, ToolDefinition } from '../src/chat/types.js';
@@ -494,7 +495,7 @@ describe('lfm2ToolCallText', () => {
           arguments: { s: 'it\'s "x"\\\n\t\u0001é😀', i: 42, neg: -7, f: 0.125, big: 1e21, t: true, n: null, l: [1, 'a', [false]], d: { 'k-1': { z: [] }, '': 0 } },
         },
       ]),
-    ).toBe(String.raw`<|tool_call_start|>[f(s="it's \"x\"\\\n\t\u0001é😀", i=42, neg=-7, f=0.125, big=1e+21, t=True, n=None, l=[1, "a", [False]], d={"k-1": {"z": []}, "": 0})]<|tool_call_end|>`);
+    ).toBe(String.raw`<|tool_call_start|>[f(s="it's \"x\"\\\n\t\x01é😀", i=42, neg=-7, f=0.125, big=1e+21, t=True, n=None, l=[1, "a", [False]], d={"k-1": {"z": []}, "": 0})]<|tool_call_end|>`);
   });
 
   it('several calls, no arguments, key order kept, undefined arguments left out', () => {
@@ -507,23 +508,36 @@ describe('lfm2ToolCallText', () => {
     expect(lfm2ToolCallText([{ name: 'f', arguments: { città: 'Roma', _x1: 1 } }])).toBe('<|tool_call_start|>[f(città="Roma", _x1=1)]<|tool_call_end|>');
   });
 
-  it('rejects what Python cannot read', () => {
+  it('writes what call syntax cannot carry in forms the parser reads back (one writer: formatToolCalls)', () => {
+    const cases: [Parameters<typeof lfm2ToolCallText>[0], string][] = [
+      [[{ name: 'f', arguments: { 'not-an-id': 1, ok: 2, '1st': 3 } }], '[f(**{"not-an-id": 1}, ok=2, **{"1st": 3})]'],
+      [[{ name: 'bad name', arguments: { a: 1 } }], '[{"name": "bad name", "arguments": {"a": 1}}]'],
+      [[{ name: 'a:b', arguments: {} }], '[{"name": "a:b", "arguments": {}}]'], // the old template writer wrote a:b(), which no parser reads
+      [[{ name: 'f', arguments: { class: 'x' } }], '[f(**{"class": "x"})]'], // a Python keyword
+    ];
+    for (const [calls, body] of cases) {
+      const text = lfm2ToolCallText(calls);
+      expect(text).toBe(`<|tool_call_start|>${body}<|tool_call_end|>`);
+      expect(extractToolCalls(text).calls).toEqual(calls);
+    }
+    // Non-finite numbers follow JSON.stringify (history arguments are JSON text, so they never hold one).
+    expect(lfm2ToolCallText([{ name: 'f', arguments: { x: Number.NaN } }])).toBe('<|tool_call_start|>[f(x=None)]<|tool_call_end|>');
+  });
+
+  it('rejects what cannot be written', () => {
     const bad = (calls: Parameters<typeof lfm2ToolCallText>[0], re: RegExp) => {
       expect(() => lfm2ToolCallText(calls)).toThrow(ChatTemplateError);
       expect(() => lfm2ToolCallText(calls)).toThrow(re);
     };
     bad([], /no calls/);
-    bad([{ name: 'f', arguments: { x: Number.NaN } }], /no Python literal/);
-    bad([{ name: 'f', arguments: { x: Infinity } }], /no Python literal/);
-    bad([{ name: 'f', arguments: { 'not-an-id': 1 } }], /not a Python identifier/);
-    bad([{ name: 'f', arguments: { '1st': 1 } }], /not a Python identifier/);
-    bad([{ name: 'bad name', arguments: {} }], /cannot be written in a Python call/);
-    bad([{ name: '', arguments: {} }], /cannot be written in a Python call/);
+    bad([{ name: '', arguments: {} }], /non-empty string/);
     bad([{ name: 'f', arguments: [1] as unknown as Record<string, unknown> }], /arguments must be an object/);
-    bad([{ name: 'f', arguments: { d: new Date(0) } }], /cannot be written as a Python literal/);
+    let deep: Record<string, unknown> = {};
+    for (let i = 0; i < 3000; i++) deep = { a: deep };
+    bad([{ name: 'f', arguments: deep }], /deeper than 128 levels/);
     const loop: Record<string, unknown> = {};
     loop.self = loop;
-    bad([{ name: 'f', arguments: { loop } }], /circular/);
+    bad([{ name: 'f', arguments: { loop } }], /cyclic|deeper/);
   });
 });
 
@@ -558,7 +572,7 @@ describe('errors', () => {
   const user = (content: unknown) => [{ role: 'user', content }] as unknown as ChatMessage[];
 
   it('unknown role', () => {
-    fails(() => renderChat([{ role: 'developer', content: 'x' } as unknown as ChatMessage]), 'message', /messages\[0\]: unknown role "developer"/);
+    fails(() => renderChat([{ role: 'developer', content: 'x' } as unknown as ChatMessage]), 'message', /messages\[0\]\.role: unknown role "developer"/);
     fails(() => renderChat([{ content: 'x' } as unknown as ChatMessage], { template: '{{ 1 }}' }), 'message', /unknown role undefined/);
   });
 
@@ -598,14 +612,14 @@ describe('errors', () => {
 
   it('malformed tool_calls', () => {
     fails(() => renderChat([{ role: 'user', content: 'x', tool_calls: [] }]), 'tool-call', /only allowed on assistant messages/);
-    fails(() => renderChat([{ role: 'assistant', content: '', tool_calls: [{ name: 'f' }] }] as unknown as ChatMessage[]), 'tool-call', /expected \{ function: \{ name, arguments \} \}/);
+    fails(() => renderChat([{ role: 'assistant', content: '', tool_calls: [{ name: 'f' }] }] as unknown as ChatMessage[]), 'tool-call', /tool_calls\[0\]\.function must be an object \{ name, arguments \}/);
     fails(() => renderChat([{ role: 'assistant', content: '', tool_calls: [{ function: { name: '', arguments: '{}' } }] }]), 'tool-call', /name must be a non-empty string/);
   });
 
   it('bad tools', () => {
-    fails(() => renderChat(user('x'), { tools: [{ description: 'no name' } as unknown as ToolDefinition] }), 'tool', /tools\[0\]: .*found no name/);
+    fails(() => renderChat(user('x'), { tools: [{ description: 'no name' } as unknown as ToolDefinition] }), 'tool', /tools\[0\]\.name must be a non-empty string/);
     fails(() => renderChat(user('x'), { tools: [{ name: 'f', parameters: { x: Number.NaN } }] }), 'tool', /tools\[0\]\.parameters\.x: NaN is not a JSON number/);
-    fails(() => renderChat(user('x'), { tools: [42 as unknown as ToolDefinition] }), 'tool', /must be a tool object or a string/);
+    fails(() => renderChat(user('x'), { tools: [42 as unknown as ToolDefinition] }), 'tool', /must be a tool object/);
   });
 
   it('built-in formatter with normalize off: system parts cannot be concatenated', () => {

@@ -62,7 +62,24 @@ describe('lfm run', () => {
     [['run', 'x', 'y'], 2, /unexpected argument 'y'/],
     [['run', 'x', '--engine', 'gpu', '--model', 'm.gguf'], 2, /not an engine \(auto, wasm or reference\)/],
     [['run', 'x', '--model', '/nonexistent/model.gguf'], 1, /nonexistent/],
-    [['run', 'x', '--model', 'MODEL', '--top-p', '3'], 1, /top_p/],
+    // Every flag is checked before the model is touched: a missing model is not what these report.
+    [['run', 'x', '--model', '/nonexistent/model.gguf', '--top-p', '3'], 2, /--top-p: .*top_p/],
+    [['run', 'x', '--model', '/nonexistent/model.gguf', '--max-tokens', '99999999999999999999'], 2, /--max-tokens needs an integer of magnitude below 2\^53/],
+    [['run', 'x', '--model', '/nonexistent/model.gguf', '--max-tokens', '0'], 2, /--max-tokens: max_tokens must be a positive integer/],
+    [['run', 'x', '--model', '/nonexistent/model.gguf', '--max-tokens', '1e3'], 2, /--max-tokens needs an integer/],
+    [['run', 'x', '--model', '/nonexistent/model.gguf', '--reasoning-budget', '-1'], 2, /--reasoning-budget: reasoning_budget must be an integer >= 0/],
+    [['run', 'x', '--model', '/nonexistent/model.gguf', '--seed', '9007199254740993'], 2, /--seed needs an integer/],
+    [['run', 'x', '--model', '/nonexistent/model.gguf', '--stop', ''], 2, /--stop needs a value/],
+    [['run', 'x', '--model', '/nonexistent/model.gguf', '--stop', 'y'.repeat(1001)], 2, /--stop: stop is 1001 characters long/],
+    [['run', 'x', '--model', '', '--seed', '1'], 2, /--model needs a value/],
+    [['chat', '--model', '/nonexistent/model.gguf', '--temperature', '-1'], 2, /--temperature: .*temperature/],
+    [['serve', '--model', '/nonexistent/model.gguf', '--port', '70000'], 2, /--port must be 0..65535/],
+    [['serve', '--model', '/nonexistent/model.gguf', '--port', '99999999999999999999'], 2, /--port needs an integer/],
+    [['serve', '--model', '/nonexistent/model.gguf', '--cors', 'ftp://x'], 2, /--cors: 'ftp:\/\/x' is not an origin/],
+    [['serve', '--model', '/nonexistent/model.gguf', '--cors', 'https://a.example/path'], 2, /is not an origin/],
+    [['serve', '--model', '/nonexistent/model.gguf', '--cors', '*,https://a.example'], 2, /cannot be listed with others/],
+    [['serve', '--model', '/nonexistent/model.gguf', '--host', ''], 2, /--host needs a value/],
+    [['serve', '--model', '/nonexistent/model.gguf', '--engine', 'gpu'], 2, /not an engine/],
   ])('%j exits %i with a clear message', async (argv, want, msg) => {
     const { out, io: cio } = io();
     const code = await main(argv.map((a) => (a === 'MODEL' ? model : a)), cio);

@@ -70,6 +70,13 @@ describe('reasoning budget', () => {
     expect(result.finish_reason).toBe('stop');
   });
 
+  it('a <think> written inside the reasoning counts toward the budget (a model repeating it cannot run past it)', async () => {
+    const repeats: Script = (g) => (g.includes(TOY.unthink) ? TOY.eos : TOY.think);
+    const { result } = await run(repeats, { ...GREEDY, reasoning_budget: 3, loop_guard: { enabled: false } });
+    expect(result.tokens).toEqual([TOY.think, TOY.think, TOY.think, TOY.think, TOY.unthink, TOY.eos]);
+    expect(result.usage.reasoning_tokens).toBe(3);
+  });
+
   it('budget 0 closes the reasoning right after <think>', async () => {
     const { result } = await run(endless, { ...GREEDY, reasoning_budget: 0 });
     expect(result).toMatchObject({ reasoning: '', answer: 'ok' });

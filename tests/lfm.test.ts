@@ -127,10 +127,10 @@ describe('loadLfm + chat on a tiny random model', () => {
     expect(r.tokens.every((t) => real[t] === 1)).toBe(true);
   });
 
-  it('rejects a prompt longer than the context with an InputError', () => {
+  it('rejects a prompt longer than the context with an InputError, at the call', () => {
     const huge: ChatMessage[] = [{ role: 'user', content: 'word '.repeat(5000) }];
-    expect(() => lfm.chat(huge)).not.toThrow(); // rendering is fine
-    return expect(lfm.chat(huge).result()).rejects.toThrow(InputError);
+    expect(() => lfm.chat(huge)).toThrow(InputError);
+    expect(() => lfm.chat(huge)).toThrow(/the prompt has \d+ tokens but the context holds/);
   });
 
   it('loads the same model from an HF folder (tokenizer.json) with the same output', async () => {
@@ -212,9 +212,33 @@ describe('chat.completions.create (OpenAI shapes)', () => {
     expect(tooling.render(USER, { tools }).text).toContain('List of tools: [{"type": "function"');
   });
 
+  it("finish_reason takes only OpenAI's values; the finer reason is in lfm_finish_reason", async () => {
+    const loop = (await lfm.chat.completions.create({ messages: USER, temperature: 0, max_tokens: 1000 })) as ChatCompletion;
+    expect(loop.choices[0]).toMatchObject({ finish_reason: 'length', lfm_finish_reason: 'loop' });
+    const ac = new AbortController();
+    ac.abort();
+    const aborted = (await lfm.chat.completions.create({ messages: USER, ...SAMPLED, signal: ac.signal })) as ChatCompletion;
+    expect(aborted.choices[0]).toMatchObject({ finish_reason: 'stop', lfm_finish_reason: 'abort' });
+    const chunks: ChatCompletionChunk[] = [];
+    for await (const c of await lfm.chat.completions.create({ messages: USER, temperature: 0, max_tokens: 1000, stream: true })) chunks.push(c);
+    expect(chunks.at(-1)!.choices[0]).toMatchObject({ finish_reason: 'length', lfm_finish_reason: 'loop' });
+    const allowed = new Set(['stop', 'length', 'tool_calls', 'content_filter', null]);
+    expect(chunks.every((c) => allowed.has(c.choices[0].finish_reason))).toBe(true);
+  });
+
+  it('model is the served model whatever the request named; system_fingerprint names the engine', async () => {
+    const r = (await lfm.chat.completions.create({ messages: USER, ...SAMPLED, model: 'gpt-4o' })) as ChatCompletion;
+    expect(r.model).toBe(lfm.name);
+    expect(r.system_fingerprint).toBe('lfm.ts-reference');
+    for await (const c of await lfm.chat.completions.create({ messages: USER, ...SAMPLED, model: 'gpt-4o', stream: true })) {
+      expect(c.model).toBe(lfm.name);
+      expect(c.system_fingerprint).toBe('lfm.ts-reference');
+    }
+  });
+
   it('rejects what it does not support with an InputError', async () => {
     await expect(lfm.chat.completions.create({ messages: USER, n: 2 })).rejects.toThrow(/n = 2/);
-    await expect(lfm.chat.completions.create({ messages: USER, tool_choice: 'required' as never })).rejects.toThrow(/tool_choice/);
+    await expect(lfm.chat.completions.create({ messages: USER, tool_choice: 'required' })).rejects.toThrow(/tool_choice 'required' needs tools/);
     await expect(lfm.chat.completions.create({ messages: USER, top_p: 2 })).rejects.toThrow(/top_p/);
   });
 });

@@ -27,7 +27,7 @@ export function scriptedEngine(vocabSize: number, script: Script, contextLength 
     },
     async prefill(tokens) {
       fed.push([...tokens]);
-      history.push(...tokens);
+      for (const t of tokens) history.push(t);
       promptLength = history.length; // prefill is only ever given (the rest of) a prompt
       return logitsFor();
     },
@@ -77,5 +77,6 @@ export function toyTokenizer(alphabet: string): GenerationTokenizer & { encode(s
         return 10 + i;
       }),
     createStreamDecoder: () => ({ push: (id: number) => (id >= 10 ? chars[id - 10] : ''), flush: () => '' }),
+    decode: (ids: readonly number[]) => ids.map((id) => (id >= 10 ? chars[id - 10] : '')).join(''),
   };
 }

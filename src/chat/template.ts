@@ -29,38 +29,19 @@
 //     U+0085), Python's `str.strip` does the opposite. `formatLfm25` follows Python.
 
 import { Template } from '@huggingface/jinja';
-import { LfmError } from '../../reference/errors.js';
-import type { ChatMessage, ChatRole, ContentPart, ToolCall, ToolDefinition } from './types.js';
+import { ChatTemplateError } from './errors.js';
+import { describe, isPlainObject, jsonDepth, MAX_JSON_DEPTH } from './json.js';
+import { THINK_END, THINK_START, TOOL_CALL_END, TOOL_CALL_START } from './markers.js';
+import { formatToolCalls } from './tool-call-format.js';
+import type { ChatMessage, ContentPart, ToolCall, ToolDefinition } from './types.js';
+import { checkMessages, checkTools } from './validate.js';
+
+export { ChatTemplateError, type ChatTemplateErrorKind } from './errors.js';
 
 // --- constants -------------------------------------------------------------------------------------------------
 
-const ROLES: readonly ChatRole[] = ['system', 'user', 'assistant', 'tool'];
 const DEFAULT_BOS = '<|startoftext|>';
 const DEFAULT_EOS = '<|im_end|>';
-const TOOL_CALL_START = '<|tool_call_start|>';
-const TOOL_CALL_END = '<|tool_call_end|>';
-const THINK_END = '</think>';
-
-// --- errors ----------------------------------------------------------------------------------------------------
-
-/**
- * What went wrong:
- *   'message'         a message has an unknown role, a bad content value, or an unsupported (e.g. image) part.
- *   'tool'            a tool definition is not an object with a name (or not plain JSON).
- *   'tool-call'       an assistant tool call is malformed (arguments not JSON text of an object, bad name, ...).
- *   'template-syntax' the jinja template does not parse.
- *   'template-render' the jinja template failed while rendering (including its own `raise_exception`).
- */
-export type ChatTemplateErrorKind = 'message' | 'tool' | 'tool-call' | 'template-syntax' | 'template-render';
-
-export class ChatTemplateError extends LfmError {
-  readonly kind: ChatTemplateErrorKind;
-  constructor(kind: ChatTemplateErrorKind, message: string, cause?: unknown) {
-    super('E_CHAT_TEMPLATE', message);
-    this.kind = kind;
-    if (cause !== undefined) this.cause = cause;
-  }
-}
 
 // --- public API ------------------------------------------------------------------------------------------------
 
@@ -90,7 +71,7 @@ export interface Lfm2ToolCall {
 /** Render a conversation into prompt text. Throws `ChatTemplateError`. */
 export function renderChat(messages: readonly ChatMessage[], opts: RenderChatOptions = {}): string {
   checkMessages(messages);
-  const tools = checkTools(opts.tools);
+  const tools = checkTools(opts.tools, { allowStrings: true });
   const msgs = (opts.normalize ?? true) ? normalizeMessagesForLfm(messages) : messages;
   const addGenerationPrompt = opts.addGenerationPrompt ?? true;
   const keepPastThinking = opts.keepPastThinking ?? false;
@@ -110,7 +91,7 @@ export function renderChat(messages: readonly ChatMessage[], opts: RenderChatOpt
       eos_token: opts.eosToken ?? DEFAULT_EOS,
     });
   } catch (e) {
-    throw new ChatTemplateError('template-render', `chat template failed while rendering: ${errorText(e)}`, e);
+    throw new ChatTemplateError('template-render', `chat template failed while rendering: ${errorText(e)}`, { cause: e });
   }
 }
 
@@ -124,7 +105,7 @@ export function normalizeMessagesForLfm(messages: readonly ChatMessage[]): (Chat
     let content = contentText(m.content);
     if (m.role === 'assistant') {
       if (m.reasoning_content && !content.includes(THINK_END)) {
-        content = `<think>${m.reasoning_content}${THINK_END}${content}`;
+        content = `${THINK_START}${m.reasoning_content}${THINK_END}${content}`;
       }
       if (m.tool_calls && m.tool_calls.length > 0 && !content.includes(TOOL_CALL_START)) {
         const calls = m.tool_calls.map((c, j) => ({ name: c.function.name, arguments: parseArguments(c, `messages[${i}].tool_calls[${j}]`) }));
@@ -141,31 +122,27 @@ export function normalizeMessagesForLfm(messages: readonly ChatMessage[]): (Chat
 }
 
 /**
- * LFM2's native call text: `<|tool_call_start|>[get_weather(city="Paris", days=3), f()]<|tool_call_end|>`.
- * Arguments keep their key order and are written as Python literals: strings in double quotes (JSON escapes,
- * which Python reads the same way), numbers, True/False/None, lists `[1, 2]`, dicts `{"k": "v"}`.
+ * LFM2's native call text: `<|tool_call_start|>[get_weather(city="Paris", days=3), f()]<|tool_call_end|>`, written
+ * by the one tool-call writer (formatToolCalls, src/chat/tool-call-format.ts), so parseToolCalls reads it back as
+ * exactly these calls: arguments keep their key order as Python literals (strings, numbers, True/False/None, lists,
+ * dicts); an argument name that is not a Python identifier goes in a `**{...}` group; a function name that call
+ * syntax cannot carry (e.g. "1st-tool", "a b") is written in the JSON form `{"name": ..., "arguments": {...}}`.
+ * Throws a ChatTemplateError for what cannot be written: no calls, an empty name, arguments that are not an object,
+ * nest deeper than MAX_JSON_DEPTH or are cyclic.
  */
 export function lfm2ToolCallText(calls: readonly Lfm2ToolCall[]): string {
   if (calls.length === 0) throw new ChatTemplateError('tool-call', 'lfm2ToolCallText: no calls to write');
-  const parts = calls.map((call, i) => {
+  calls.forEach((call, i) => {
     const where = `tool call ${i}`;
-    if (typeof call.name !== 'string' || !CALL_NAME.test(call.name)) {
-      throw new ChatTemplateError('tool-call', `${where}: function name ${JSON.stringify(call.name)} cannot be written in a Python call (empty, or has whitespace, quotes, brackets, commas or '=')`);
-    }
-    if (!isPlainObject(call.arguments)) {
-      throw new ChatTemplateError('tool-call', `${where} (${call.name}): arguments must be an object, got ${describe(call.arguments)}`);
-    }
-    const args: string[] = [];
-    for (const [key, value] of Object.entries(call.arguments)) {
-      if (value === undefined) continue;
-      if (!PY_IDENTIFIER.test(key)) {
-        throw new ChatTemplateError('tool-call', `${where} (${call.name}): argument name ${JSON.stringify(key)} is not a Python identifier, so it cannot be a keyword argument`);
-      }
-      args.push(`${key}=${pyLiteral(value, `${where} (${call.name}) argument '${key}'`, [])}`);
-    }
-    return `${call.name}(${args.join(', ')})`;
+    if (typeof call.name !== 'string' || call.name === '') throw new ChatTemplateError('tool-call', `${where}: function name must be a non-empty string, got ${describe(call.name)}`);
+    if (!isPlainObject(call.arguments)) throw new ChatTemplateError('tool-call', `${where} (${call.name}): arguments must be an object, got ${describe(call.arguments)}`);
+    if (jsonDepth(call.arguments) > MAX_JSON_DEPTH) throw new ChatTemplateError('tool-call', `${where} (${call.name}): arguments nest deeper than ${MAX_JSON_DEPTH} levels`);
   });
-  return `${TOOL_CALL_START}[${parts.join(', ')}]${TOOL_CALL_END}`;
+  try {
+    return `${TOOL_CALL_START}${formatToolCalls(calls)}${TOOL_CALL_END}`;
+  } catch (e) {
+    throw new ChatTemplateError('tool-call', `cannot write the tool calls: ${errorText(e)}`, { cause: e }); // a cyclic value
+  }
 }
 
 /**
@@ -267,7 +244,7 @@ function compile(source: string): Template {
   try {
     template = new Template(source);
   } catch (e) {
-    throw new ChatTemplateError('template-syntax', `chat template does not parse: ${errorText(e)}`, e);
+    throw new ChatTemplateError('template-syntax', `chat template does not parse: ${errorText(e)}`, { cause: e });
   }
   if (compiled.size >= COMPILED_MAX) compiled.delete(compiled.keys().next().value as string);
   compiled.set(source, template);
@@ -290,87 +267,6 @@ function errorText(e: unknown): string {
 
 // --- checks ----------------------------------------------------------------------------------------------------
 
-function checkMessages(messages: readonly ChatMessage[]): void {
-  if (!Array.isArray(messages)) throw new ChatTemplateError('message', `messages must be an array, got ${describe(messages)}`);
-  messages.forEach((m: unknown, i) => {
-    const where = `messages[${i}]`;
-    if (!isPlainObject(m)) throw new ChatTemplateError('message', `${where} must be an object, got ${describe(m)}`);
-    const role = m.role;
-    if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role)) {
-      throw new ChatTemplateError('message', `${where}: unknown role ${JSON.stringify(role)} (expected one of ${ROLES.join(', ')})`);
-    }
-    const content = m.content;
-    if (Array.isArray(content)) {
-      content.forEach((p: unknown, j) => checkPart(p, `${where}.content[${j}]`));
-    } else if (content !== null && content !== undefined && typeof content !== 'string') {
-      throw new ChatTemplateError('message', `${where}: content must be a string, an array of text parts, or null; got ${describe(content)}`);
-    }
-    if (m.reasoning_content !== undefined && typeof m.reasoning_content !== 'string') {
-      throw new ChatTemplateError('message', `${where}: reasoning_content must be a string, got ${describe(m.reasoning_content)}`);
-    }
-    const calls = m.tool_calls;
-    if (calls === undefined || calls === null) return;
-    if (role !== 'assistant') throw new ChatTemplateError('tool-call', `${where}: tool_calls is only allowed on assistant messages (role is ${role})`);
-    if (!Array.isArray(calls)) throw new ChatTemplateError('tool-call', `${where}: tool_calls must be an array, got ${describe(calls)}`);
-    calls.forEach((c: unknown, j) => {
-      const at = `${where}.tool_calls[${j}]`;
-      const fn = isPlainObject(c) ? c.function : undefined;
-      if (!isPlainObject(fn)) throw new ChatTemplateError('tool-call', `${at}: expected { function: { name, arguments } }, got ${describe(c)}`);
-      if (typeof fn.name !== 'string' || fn.name === '') throw new ChatTemplateError('tool-call', `${at}.function.name must be a non-empty string, got ${describe(fn.name)}`);
-      if (typeof fn.arguments !== 'string') {
-        throw new ChatTemplateError('tool-call', `${at}.function.arguments must be JSON text (a string, as OpenAI sends it), got ${describe(fn.arguments)}`);
-      }
-    });
-  });
-}
-
-function checkPart(p: unknown, where: string): void {
-  if (!isPlainObject(p)) throw new ChatTemplateError('message', `${where} must be a content part object, got ${describe(p)}`);
-  if (p.type === 'text') {
-    if (typeof p.text !== 'string') throw new ChatTemplateError('message', `${where}: a text part needs a string 'text', got ${describe(p.text)}`);
-    return;
-  }
-  if (p.type === 'image' || p.type === 'image_url' || p.type === 'input_image') {
-    throw new ChatTemplateError('message', `${where}: images are not supported by this model (LFM2.5-1.2B reads text only)`);
-  }
-  throw new ChatTemplateError('message', `${where}: unsupported content part type ${JSON.stringify(p.type)} (only "text" parts are supported)`);
-}
-
-/** Tools as plain JSON (undefined keys dropped), each a string or an object with a name. */
-function checkTools(tools: readonly (ToolDefinition | string)[] | undefined): unknown[] | undefined {
-  if (tools === undefined || tools === null) return undefined;
-  if (!Array.isArray(tools)) throw new ChatTemplateError('tool', `tools must be an array, got ${describe(tools)}`);
-  return tools.map((t: unknown, i) => {
-    const where = `tools[${i}]`;
-    if (typeof t === 'string') return t;
-    if (!isPlainObject(t)) throw new ChatTemplateError('tool', `${where} must be a tool object or a string, got ${describe(t)}`);
-    const fn = isPlainObject(t.function) ? t.function : t;
-    if (typeof fn.name !== 'string' || fn.name === '') {
-      throw new ChatTemplateError('tool', `${where}: expected { type: 'function', function: { name, ... } } or { name, ... }, found no name`);
-    }
-    return jsonClean(t, where, []);
-  });
-}
-
-/** A copy holding only JSON values: undefined object entries dropped, undefined array items -> null. */
-function jsonClean(v: unknown, where: string, stack: object[]): unknown {
-  if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
-  if (typeof v === 'number') {
-    if (!Number.isFinite(v)) throw new ChatTemplateError('tool', `${where}: ${v} is not a JSON number`);
-    return v;
-  }
-  if (Array.isArray(v) || isPlainObject(v)) {
-    if (stack.includes(v)) throw new ChatTemplateError('tool', `${where}: circular reference`);
-    stack.push(v);
-    const out = Array.isArray(v)
-      ? v.map((x, i) => (x === undefined ? null : jsonClean(x, `${where}[${i}]`, stack)))
-      : Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined).map(([k, x]) => [k, jsonClean(x, `${where}.${k}`, stack)]));
-    stack.pop();
-    return out;
-  }
-  throw new ChatTemplateError('tool', `${where}: ${describe(v)} is not a JSON value`);
-}
-
 function parseArguments(call: ToolCall, where: string): Record<string, unknown> {
   const text = call.function.arguments;
   if (text.trim() === '') return {};
@@ -378,41 +274,11 @@ function parseArguments(call: ToolCall, where: string): Record<string, unknown> 
   try {
     value = JSON.parse(text);
   } catch (e) {
-    throw new ChatTemplateError('tool-call', `${where}.function.arguments is not valid JSON (${errorText(e)}): ${text.slice(0, 80)}`, e);
+    throw new ChatTemplateError('tool-call', `${where}.function.arguments is not valid JSON (${errorText(e)}): ${text.slice(0, 80)}`, { cause: e, param: `${where}.function.arguments` });
   }
-  if (!isPlainObject(value)) throw new ChatTemplateError('tool-call', `${where}.function.arguments must be a JSON object, got ${describe(value)}`);
+  if (!isPlainObject(value)) throw new ChatTemplateError('tool-call', `${where}.function.arguments must be a JSON object, got ${describe(value)}`, { param: `${where}.function.arguments` });
+  if (jsonDepth(value) > MAX_JSON_DEPTH) throw new ChatTemplateError('tool-call', `${where}.function.arguments nests deeper than ${MAX_JSON_DEPTH} levels`, { param: `${where}.function.arguments` });
   return value;
-}
-
-// --- Python literals -------------------------------------------------------------------------------------------
-
-// A function name must not break `name(...)` apart; an argument name must be a keyword argument.
-const CALL_NAME = /^[^\s()[\]{},='"\\\p{Cc}]+$/u;
-const PY_IDENTIFIER = /^[\p{L}\p{Nl}_][\p{L}\p{Nl}\p{Mn}\p{Mc}\p{Nd}\p{Pc}]*$/u;
-
-function pyLiteral(v: unknown, where: string, stack: object[]): string {
-  if (v === null || v === undefined) return 'None'; // undefined only reaches here inside a list, as JSON's null
-  switch (typeof v) {
-    case 'string':
-      return JSON.stringify(v); // JSON escapes (\" \\ \n \uXXXX) mean the same in a Python string literal
-    case 'boolean':
-      return v ? 'True' : 'False';
-    case 'number':
-      if (!Number.isFinite(v)) throw new ChatTemplateError('tool-call', `${where}: ${v} has no Python literal`);
-      return String(v);
-    case 'bigint':
-      return v.toString();
-  }
-  if (Array.isArray(v) || isPlainObject(v)) {
-    if (stack.includes(v)) throw new ChatTemplateError('tool-call', `${where}: circular reference`);
-    stack.push(v);
-    const out = Array.isArray(v)
-      ? `[${v.map((x) => pyLiteral(x, where, stack)).join(', ')}]`
-      : `{${Object.entries(v).filter(([, x]) => x !== undefined).map(([k, x]) => `${JSON.stringify(k)}: ${pyLiteral(x, where, stack)}`).join(', ')}}`;
-    stack.pop();
-    return out;
-  }
-  throw new ChatTemplateError('tool-call', `${where}: ${describe(v)} cannot be written as a Python literal`);
 }
 
 // --- small helpers ---------------------------------------------------------------------------------------------
@@ -421,18 +287,4 @@ function contentText(content: string | ContentPart[] | null | undefined): string
   if (content === null || content === undefined) return '';
   if (typeof content === 'string') return content;
   return content.map((p) => p.text).join('');
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
-  const proto = Object.getPrototypeOf(v);
-  return proto === Object.prototype || proto === null;
-}
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'object') return isPlainObject(v) ? 'an object' : `a ${v.constructor?.name ?? 'non-plain'} object`;
-  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
-  return `${typeof v} ${String(v)}`;
 }

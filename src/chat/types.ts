@@ -1,7 +1,7 @@
 // Chat messages and tool definitions, shaped like OpenAI's Chat Completions objects so that a request body can be
 // handed to the runtime as is.
 //
-// These are types only. The runtime checks (roles, content parts, tool-call arguments) live in ./template.ts,
+// These are types only. The runtime checks (roles, content parts, tool-call arguments) live in ./validate.ts,
 // because requests arrive as JSON and are never type-checked by the compiler.
 //
 // Mirrors: OpenAI `ChatCompletionMessageParam` / `ChatCompletionTool` (the subset a text-only model can use), and

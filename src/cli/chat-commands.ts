@@ -8,8 +8,9 @@
 
 import { createInterface } from 'node:readline';
 import type { ChatMessage } from '../chat/types.js';
+import { InputError } from '../../reference/errors.js';
 import type { GenerationEvent } from '../generate/generate.js';
-import { validateSampling } from '../generate/sampler.js';
+import { checkGenerationOptions } from '../generate/options.js';
 import { loadLfm, type ChatOptions, type ChatResult, type Lfm } from '../lfm.js';
 import { openModelSource } from '../node/open-model.js';
 import { DEFAULT_MODEL } from '../sources/spec.js';
@@ -65,14 +66,26 @@ export const RUN_OPTIONS_HELP = `  -m, --model <spec>        .gguf file, HF fold
   --threads <n>             compute threads of the wasm engine (default: every core)
   --cache-dir <dir>         download cache (default $LFM_CACHE or ~/.cache/lfm.ts)`;
 
+/** A number flag; an integer flag must be written as digits and fit a safe integer (so 1e3 and 2^64 are errors). */
 function num(command: string, flags: Flags, name: string, int = false): number | undefined {
   const v = flags[name];
   if (v === undefined) return undefined;
-  const x = Number(v);
-  if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(x) || (int && !Number.isInteger(x))) {
-    throw new UsageError(command, `--${name} needs ${int ? 'an integer' : 'a number'}, got '${String(v)}'`);
+  const text = typeof v === 'string' ? v.trim() : '';
+  const x = Number(text);
+  const ok = text !== '' && Number.isFinite(x) && (!int || (/^[-+]?\d+$/.test(text) && Number.isSafeInteger(x)));
+  if (!ok) {
+    const why = int && /^[-+]?\d+$/.test(text) ? 'an integer of magnitude below 2^53' : int ? 'an integer' : 'a number';
+    throw new UsageError(command, `--${name} needs ${why}, got '${String(v)}'`);
   }
   return x;
+}
+
+/** A string flag that, when given, must not be empty. */
+function text(command: string, flags: Flags, name: string): string | undefined {
+  const v = flags[name];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || v === '') throw new UsageError(command, `--${name} needs a value`);
+  return v;
 }
 
 /** Generation options from the flags (only those given: the rest come from the model's defaults). */
@@ -91,10 +104,26 @@ export function chatOptionsFromFlags(command: string, flags: Flags): ChatOptions
   set('seed', num(command, flags, 'seed', true));
   set('max_tokens', num(command, flags, 'max-tokens', true));
   set('reasoning_budget', num(command, flags, 'reasoning-budget', true));
-  if (typeof flags.stop === 'string') o.stop = flags.stop;
+  set('stop', text(command, flags, 'stop'));
   if (flags['no-loop-guard']) o.loop_guard = { enabled: false };
-  validateSampling(o); // before the (long) model load: a bad value fails at once
+  // Every value checked before the (long) model load, by the same rules as the API, named by its flag.
+  try {
+    checkGenerationOptions(o);
+  } catch (e) {
+    if (e instanceof InputError && e.param) throw new UsageError(command, `--${e.param.replace(/_/g, '-')}: ${e.message}`);
+    throw e;
+  }
   return o;
+}
+
+/** The flags every model-loading command shares, checked before anything is opened. */
+function checkModelFlags(command: string, flags: Flags): void {
+  text(command, flags, 'model');
+  text(command, flags, 'cache-dir');
+  const engine = flags.engine;
+  if (engine !== undefined && engine !== 'auto' && engine !== 'reference' && engine !== 'wasm') throw new UsageError(command, `--engine '${String(engine)}' is not an engine (auto, wasm or reference)`);
+  const threads = num(command, flags, 'threads', true);
+  if (threads !== undefined && (threads < 1 || threads > MAX_THREADS)) throw new UsageError(command, `--threads must be 1..${MAX_THREADS}, got ${threads}`);
 }
 
 /** A one-line progress bar on stderr (only when it is a terminal). */
@@ -119,10 +148,9 @@ function progressBar(io: ChatIo, quiet: boolean) {
 
 /** Resolves --model, downloads if needed, loads weights and tokenizer, with progress. */
 export async function openLfm(command: string, flags: Flags, io: ChatIo): Promise<Lfm> {
-  const engine = flags.engine ?? 'auto';
-  if (engine !== 'auto' && engine !== 'reference' && engine !== 'wasm') throw new UsageError(command, `--engine '${String(engine)}' is not an engine (auto, wasm or reference)`);
+  checkModelFlags(command, flags);
+  const engine = (flags.engine ?? 'auto') as 'auto' | 'reference' | 'wasm';
   const threads = num(command, flags, 'threads', true);
-  if (threads !== undefined && (threads < 1 || threads > MAX_THREADS)) throw new UsageError(command, `--threads must be 1..${MAX_THREADS}, got ${threads}`);
   const quiet = flags.quiet === true || flags.json === true;
   const bar = progressBar(io, quiet);
   const spec = typeof flags.model === 'string' ? flags.model : DEFAULT_MODEL;
@@ -191,6 +219,8 @@ export async function cmdRun(argv: string[], io: ChatIo): Promise<number> {
   const prompt = positionals[0];
   if (prompt === undefined || prompt.trim() === '') throw new UsageError('run', 'missing the prompt: lfm run "<prompt>"');
   const options = chatOptionsFromFlags('run', flags);
+  text('run', flags, 'system');
+  checkModelFlags('run', flags);
   const lfm = await openLfm('run', flags, io);
   try {
     const messages: ChatMessage[] = [...(typeof flags.system === 'string' ? [{ role: 'system' as const, content: flags.system }] : []), { role: 'user', content: prompt }];
@@ -265,6 +295,8 @@ export async function cmdChat(argv: string[], io: ChatIo): Promise<number> {
   if (flags.help) return -1;
   if (flags.json) throw new UsageError('chat', '--json is for `lfm run`');
   const options = chatOptionsFromFlags('chat', flags);
+  text('chat', flags, 'system');
+  checkModelFlags('chat', flags);
   const lfm = await openLfm('chat', flags, io);
   const rl = createInterface({ input: process.stdin, terminal: false });
   try {
@@ -295,9 +327,31 @@ export const SERVE_FLAGS: FlagSpec = {
   threads: { type: 'string' },
   host: { type: 'string' },
   port: { type: 'string', short: 'p' },
+  cors: { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
   'cache-dir': { type: 'string' },
 };
+
+/** `--cors '*'` or a comma-separated list of origins (scheme://host[:port], no path). */
+export function parseCors(value: string): string[] {
+  const items = value.split(',').map((s) => s.trim());
+  return items.map((o) => {
+    if (o === '*') {
+      if (items.length > 1) throw new UsageError('serve', `--cors: '*' allows every origin; it cannot be listed with others`);
+      return o;
+    }
+    let u: URL | null = null;
+    try {
+      u = new URL(o);
+    } catch {
+      // reported below
+    }
+    if (!u || (u.protocol !== 'http:' && u.protocol !== 'https:') || u.origin !== o) {
+      throw new UsageError('serve', `--cors: '${o}' is not an origin (write it as scheme://host[:port], e.g. https://app.example or http://localhost:5173, or '*')`);
+    }
+    return o;
+  });
+}
 
 /** `lfm serve`: an OpenAI-compatible HTTP server until Ctrl-C. */
 export async function cmdServe(argv: string[], io: ChatIo): Promise<number> {
@@ -305,10 +359,14 @@ export async function cmdServe(argv: string[], io: ChatIo): Promise<number> {
   if (flags.help) return -1;
   const port = num('serve', flags, 'port', true) ?? 8080;
   if (port < 0 || port > 65535) throw new UsageError('serve', `--port must be 0..65535, got ${port}`);
-  const host = typeof flags.host === 'string' ? flags.host : '127.0.0.1';
+  const host = text('serve', flags, 'host') ?? '127.0.0.1';
+  const corsText = text('serve', flags, 'cors');
+  const cors = corsText === undefined ? undefined : parseCors(corsText);
+  checkModelFlags('serve', flags);
   const lfm = await openLfm('serve', flags, io);
   const { createLfmServer } = await import('../node/server.js');
   const server = createLfmServer(lfm, {
+    cors,
     onRequest: flags.quiet ? undefined : (r) => io.stderr.write(`${r.method} ${r.path} ${r.status} ${r.ms} ms\n`),
   });
   await new Promise<void>((resolve, reject) => {

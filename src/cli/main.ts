@@ -95,16 +95,18 @@ into the cache; HF_ENDPOINT and HF_TOKEN are honoured).
 
 ${RUN_OPTIONS_HELP}
 `,
-  serve: `usage: lfm serve [--model <spec>] [--host 127.0.0.1] [--port 8080] [-q]
+  serve: `usage: lfm serve [--model <spec>] [--host 127.0.0.1] [--port 8080] [--cors <origin>] [-q]
 
 Serves the model over HTTP with OpenAI's Chat Completions API: POST /v1/chat/completions (JSON, or server-sent
 events with "stream": true), GET /v1/models, GET /health. Requests are served one at a time; a client that
 disconnects stops its generation. Request bodies take the options of 'lfm run' by their API names (temperature,
-top_k, top_p, min_p, repetition_penalty, seed, max_tokens, stop, reasoning_budget, tools, ...).
+top_k, top_p, min_p, repetition_penalty, seed, max_tokens, stop, reasoning_budget, tools, tool_choice, ...).
 
   -m, --model <spec>   as for 'lfm run' (default ${DEFAULT_MODEL})
   --host <addr>        interface to listen on (default 127.0.0.1)
   -p, --port <n>       port (default 8080; 0 picks a free one)
+  --cors <origin>      let web pages from these origins call the server: '*' for any, or a comma-separated
+                       list such as https://app.example,http://localhost:5173 (default: none)
   -q, --quiet          no request log
   --cache-dir <dir>    download cache
 `,

@@ -32,6 +32,7 @@ import { CTL, CTL_BYTES, CMD, L, M, tapName, WeightCode, weightBytes } from './w
 import { CTL_ADDRESS, UnsupportedModelError, wasmUnsupported, type Arena, type WasmBuild, type WasmExports, type WasmInstance } from './wasm-module.js';
 import { instantiateEngineModule } from './wasm-builds.js';
 import { loadMatrix, openTensors, type RawTensors } from './wasm-tensors.js';
+import { checkWasmEngineOptions } from './wasm-options.js';
 
 export type { ByteSourceReadInto } from './wasm-tensors.js';
 
@@ -141,6 +142,12 @@ const STAGING_BYTES = 4 << 20;
  * runs on this thread with a fresh instance of the best build.
  */
 export async function createWasmCore(input: ModelInput, opts: WasmEngineOptions = {}, env?: CoreEnv): Promise<WasmCore> {
+  try {
+    checkWasmEngineOptions(opts, 'options'); // a bad option is an InputError, not a NaN in the layout
+  } catch (e) {
+    await ('gguf' in input ? input.gguf.close?.() : undefined); // we own the source: close it on every path
+    throw e;
+  }
   const { config, tensors, close } = await openTensors(input);
   try {
     const dims = deriveDims(config);

@@ -5,7 +5,9 @@
 // orchestrates. Elsewhere the core runs on the caller's thread, one forward step at a time, yielding to the event
 // loop between steps so that streaming, timers and abort still work.
 
+import { InputError } from '../../reference/errors.js';
 import type { ModelInput } from '../../reference/load.js';
+import { checkWasmEngineOptions } from './wasm-options.js';
 import type { Engine, EngineSnapshot, PrefillOptions } from './types.js';
 import { checkTokens, createWasmCore, type WasmCore, type WasmEngineOptions, type WasmForwardOptions } from './wasm-core.js';
 import { workerSpawner, type WorkerSpawner } from './worker/spawn.js';
@@ -39,6 +41,15 @@ export interface CreateWasmEngineOptions extends WasmEngineOptions {
 /** Loads a model into the WASM engine. Takes ownership of the byte source (closed after load). */
 export async function createWasmEngine(input: ModelInput, opts: CreateWasmEngineOptions = {}): Promise<WasmEngine> {
   const { workers = 'auto', ...core } = opts;
+  try {
+    checkWasmEngineOptions(core, 'options'); // before any worker starts
+    if (workers !== 'auto' && workers !== 'none' && typeof (workers as WorkerSpawner)?.spawn !== 'function') {
+      throw new InputError(`options.workers must be 'auto', 'none' or a WorkerSpawner, got ${typeof workers}`, { param: 'options.workers' });
+    }
+  } catch (e) {
+    await ('gguf' in input ? input.gguf.close?.() : undefined); // we own the source: close it on every path
+    throw e;
+  }
   const spawner = workers === 'none' ? null : workers === 'auto' ? workerSpawner() : workers;
   if (spawner) {
     const { startWorkerEngine } = await import('./worker/host.js');

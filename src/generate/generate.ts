@@ -13,12 +13,24 @@
 // finish_reason: 'stop' (end-of-turn token or a stop string), 'length' (max_tokens or the context is full),
 // 'tool_calls' (the turn ended after at least one tool call), 'abort' (the AbortSignal fired; checked between
 // tokens), 'loop' (the loop guard found a cycle it could not steer out of).
+//
+// tool_choice (src/generate/options.ts) is enforced on the logits, never by rewriting text:
+//   'none'      the tool-call start token is masked out: no section can open.
+//   'required'  until the first tool-call section opens, the turn cannot end (end-of-turn ids masked); at the
+//               start only `<think>` or the tool-call start may come; once the answer begins (after `</think>`,
+//               or at once for a model that does not reason) the tool-call start is inserted. Inside the section,
+//               tokens are masked to those that continue `[name(` for a declared name, until one is complete.
+//   named       the same, with only that name.
+// The arguments are the model's own; a call that does not parse or fit its schema is reported in
+// invalid_tool_calls as always (max_tokens can still end the turn first: finish_reason 'length').
 
 import { InputError } from '../../reference/errors.js';
 import { parseToolCalls, validateToolCall, type ParsedToolCall, type ToolSpec } from '../chat/tool-calls.js';
+import { toolNames } from '../chat/validate.js';
 import type { Engine, EngineSnapshot } from '../engine/types.js';
 import { detectLoop, LOOP_GUARD_DEFAULTS, type LoopGuardOptions } from './loop-guard.js';
 import { Sampler, type SamplingOptions } from './sampler.js';
+import { checkGenerationOptions, withoutNulls, type ToolChoice } from './options.js';
 import { StopMatcher } from './stop-strings.js';
 
 /** What generation needs from a tokenizer (src/tokenizer/ implements it). */
@@ -33,6 +45,9 @@ export interface GenerationTokenizer {
   /** 1 for ids that may be sampled; length = logits length. */
   readonly sampleable: Uint8Array;
   createStreamDecoder(opts?: { skipSpecial?: boolean }): { push(id: number): string; flush(): string };
+  /** For tool_choice 'required' / named: the text of ids, and ids of text (no special-token parsing). */
+  decode?(ids: readonly number[]): string;
+  encode?(text: string): number[];
 }
 
 export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'abort' | 'loop';
@@ -46,6 +61,8 @@ export interface GenerationOptions extends SamplingOptions {
   reasoning_budget?: number;
   /** Declared tools: calls are validated against them (invalid calls are reported, not executed). */
   tools?: ToolSpec[];
+  /** Whether and which tool must be called (see the file comment). Default 'auto'. */
+  tool_choice?: ToolChoice;
   loop_guard?: LoopGuardOptions & {
     /**
      * What to do on a loop inside the reasoning: 'close-thinking' inserts `</think>` once so the model answers
@@ -118,6 +135,18 @@ function promptOpensThinking(prompt: readonly number[], tk: GenerationTokenizer)
   return false;
 }
 
+const textsCache = new WeakMap<GenerationTokenizer, string[]>();
+/** The text of every id (its own decode), for masking by text; '' for ids that are not sampleable. */
+function tokenTexts(tk: GenerationTokenizer, n: number): string[] {
+  let t = textsCache.get(tk);
+  if (!t || t.length !== n) {
+    t = new Array<string>(n);
+    for (let id = 0; id < n; id++) t[id] = tk.sampleable[id] ? tk.decode!([id]) : '';
+    textsCache.set(tk, t);
+  }
+  return t;
+}
+
 const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
 /** One conversation's engine state, reused across turns. */
@@ -178,6 +207,8 @@ export class GenerationSession {
   async *generate(prompt: readonly number[], options: GenerationOptions = {}): AsyncGenerator<GenerationEvent> {
     const tk = this.tokenizer;
     const engine = this.engine;
+    checkGenerationOptions(options);
+    options = withoutNulls(options);
     if (prompt.length === 0) throw new InputError('generate: the prompt is empty');
     if (prompt.length >= engine.contextLength) {
       throw new InputError(`generate: the prompt has ${prompt.length} tokens but the context holds ${engine.contextLength} (no room to answer)`);
@@ -191,6 +222,15 @@ export class GenerationSession {
     const guard = { ...LOOP_GUARD_DEFAULTS, ...options.loop_guard };
     const stops = options.stop === undefined ? [] : Array.isArray(options.stop) ? options.stop : [options.stop];
     const stopMatcher = new StopMatcher(stops);
+    const choice = options.tool_choice ?? 'auto';
+    const forceCall = choice === 'required' || typeof choice === 'object';
+    const callNames = (forceCall ? (typeof choice === 'object' ? [choice.function.name] : toolNames(options.tools ?? [])) : []).map((n) => `[${n}(`);
+    if (forceCall && (tk.toolCallStartId === undefined || !tk.decode || !tk.encode)) {
+      throw new InputError(`tool_choice ${JSON.stringify(choice)}: this model's tokenizer has no tool-call token`, { param: 'tool_choice' });
+    }
+    let mustOpen = forceCall; // no tool-call section has opened yet
+    let namePending = false; // inside the first section, before `[name(` is complete
+    const forced: number[] = []; // ids to insert before sampling again
 
     const pre = await this.prefill(prompt, options.signal);
     let logits = pre.logits ?? new Float32Array(0);
@@ -252,6 +292,7 @@ export class GenerationSession {
     const consume = async (id: number) => {
       generated.push(id);
       context.push(id);
+      const opensReasoning = id === tk.thinkStartId && phase === 'start';
       if (id === tk.thinkStartId && phase === 'start') {
         emitText(decoder.flush());
         phase = 'reasoning';
@@ -261,6 +302,8 @@ export class GenerationSession {
       } else if (id === tk.toolCallStartId && phase !== 'reasoning' && phase !== 'tool') {
         emitText(decoder.flush());
         phase = 'tool';
+        namePending = mustOpen;
+        mustOpen = false;
       } else if (id === tk.toolCallEndId && phase === 'tool') {
         emitText(decoder.flush());
         closeTool();
@@ -268,7 +311,37 @@ export class GenerationSession {
       } else {
         emitText(decoder.push(id));
       }
-      if (phase === 'reasoning' && id !== tk.thinkStartId) reasoningTokens++;
+      if (phase === 'reasoning' && !opensReasoning) reasoningTokens++; // a <think> written inside the reasoning counts
+      if (namePending && (phase !== 'tool' || callNames.some((n) => toolText.startsWith(n)) || !callNames.some((n) => n.startsWith(toolText)))) namePending = false;
+    };
+    /** The logits with what tool_choice forbids now set to -Infinity (or the logits themselves when nothing is). */
+    const constrained = (): Float32Array => {
+      const ban = new Set<number>();
+      let allow: ((id: number) => boolean) | null = null;
+      if (choice === 'none' && tk.toolCallStartId !== undefined) ban.add(tk.toolCallStartId);
+      if (mustOpen) {
+        for (const id of tk.stopIds) ban.add(id); // the turn cannot end before the call
+        if (phase === 'start') allow = (id) => id === tk.thinkStartId || id === tk.toolCallStartId;
+      }
+      if (namePending) {
+        const texts = tokenTexts(tk, logits.length);
+        allow = (id) => texts[id] !== '' && callNames.some((n) => n.startsWith(toolText + texts[id]) || (toolText + texts[id]).startsWith(n));
+      }
+      if (ban.size === 0 && allow === null) return logits;
+      const z = Float32Array.from(logits);
+      let open = 0;
+      for (let id = 0; id < z.length; id++) {
+        if (ban.has(id) || (allow !== null && !allow(id)) || !tk.sampleable[id]) z[id] = -Infinity;
+        else open++;
+      }
+      if (open === 0 && namePending) {
+        // No single token continues the name (e.g. a name whose characters span tokens): insert its tokens.
+        const name = callNames.find((n) => n.startsWith(toolText))!;
+        forced.push(...tk.encode!(name.slice(toolText.length)));
+        namePending = false;
+        return logits;
+      }
+      return z;
     };
 
     while (finish === null) {
@@ -277,12 +350,16 @@ export class GenerationSession {
         finish = 'abort';
         break;
       }
-      // Decide the next token: an inserted </think> (budget or loop steering), or a sampled one.
+      // Decide the next token: an inserted one (</think> for the budget or loop steering, the tool-call start or a
+      // tool name for tool_choice), or a sampled one.
       let next: number;
       if (phase === 'reasoning' && budget !== undefined && reasoningTokens >= budget && tk.thinkEndId !== undefined) {
         next = tk.thinkEndId;
+      } else if (mustOpen && ((phase as Phase) === 'answer' || (phase === 'start' && tk.thinkStartId === undefined))) {
+        next = tk.toolCallStartId!;
       } else {
-        next = sampler.sample(logits, context, generated);
+        const z = constrained();
+        next = forced.length > 0 ? forced.shift()! : sampler.sample(z, context, generated);
         if (tk.stopIds.includes(next)) {
           finish = toolCalls.length > 0 ? 'tool_calls' : 'stop';
           generated.push(next);
@@ -305,6 +382,7 @@ export class GenerationSession {
           break;
         }
       }
+      if (forced.length > 0 && (generated.length >= maxTokens || engine.position + 1 >= engine.contextLength)) forced.length = 0;
       if (generated.length >= maxTokens || engine.position + 1 >= engine.contextLength) {
         finish = 'length';
         break;

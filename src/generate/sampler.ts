@@ -10,9 +10,12 @@
 //   - top_p keeps the smallest set of most likely tokens whose probability mass reaches top_p (at least one).
 //   - min_p keeps tokens whose probability is at least min_p times the most likely token's.
 // Ids the tokenizer marks unsampleable (padding rows beyond the real vocabulary) get -inf before anything else.
-// The draw uses a seeded PRNG, so a seed gives bit-identical output on the same engine.
+// The draw uses a seeded PRNG, so a seed gives bit-identical output on the same engine. A seed is any safe integer
+// (|seed| < 2^53, as JSON numbers carry them exactly); a seed in [0, 2^32) is the PRNG's state as it is, any other
+// is hashed into it (seedState), so 2^32 does not wrap around to 0. Other numbers are an InputError.
 
 import { InputError } from '../../reference/errors.js';
+import { describe } from '../chat/json.js';
 import { Rng } from '../synth/rng.js';
 
 export interface SamplingOptions {
@@ -29,13 +32,13 @@ export interface SamplingOptions {
   /** OpenAI semantics, over generated ids. */
   presence_penalty?: number;
   frequency_penalty?: number;
-  /** Seed for the draw; without one, a random seed is taken once per generation. */
+  /** Seed for the draw (a safe integer); without one, a random seed is taken once per generation. */
   seed?: number;
 }
 
 function check(name: string, v: number | undefined, ok: (x: number) => boolean, what: string): void {
-  if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || !ok(v))) {
-    throw new InputError(`sampling option ${name} = ${String(v)}: expected ${what}`);
+  if (v !== undefined && v !== null && (typeof v !== 'number' || !Number.isFinite(v) || !ok(v))) {
+    throw new InputError(`sampling option ${name} = ${typeof v === 'number' ? v : describe(v)}: expected ${what}`, { param: name });
   }
 }
 
@@ -48,7 +51,7 @@ export function validateSampling(o: SamplingOptions): void {
   check('repetition_penalty', o.repetition_penalty, (x) => x > 0, 'a number > 0');
   check('presence_penalty', o.presence_penalty, (x) => x >= -2 && x <= 2, 'a number in [-2, 2]');
   check('frequency_penalty', o.frequency_penalty, (x) => x >= -2 && x <= 2, 'a number in [-2, 2]');
-  check('seed', o.seed, (x) => Number.isInteger(x), 'an integer');
+  check('seed', o.seed, (x) => Number.isSafeInteger(x), 'an integer of magnitude below 2^53');
 }
 
 export class Sampler {
@@ -62,7 +65,7 @@ export class Sampler {
     validateSampling(options);
     this.o = options;
     this.sampleable = sampleable;
-    this.rng = new Rng(options.seed ?? Math.floor(Math.random() * 2 ** 32));
+    this.rng = new Rng(options.seed === undefined || options.seed === null ? Math.floor(Math.random() * 2 ** 32) : seedState(options.seed));
   }
 
   /**
@@ -129,6 +132,21 @@ export class Sampler {
     }
     return cand[keep - 1];
   }
+}
+
+/**
+ * The PRNG state for a seed: seeds in [0, 2^32) as they are (so existing seeds keep their output); any other safe
+ * integer mixes its high part into its low 32 bits, so seeds that differ only above bit 31 (2^32 and 0, -1 and
+ * 2^32 - 1) get different states. 2^53 seeds into 2^32 states must collide somewhere, but not by wrapping.
+ */
+export function seedState(seed: number): number {
+  if (seed >= 0 && seed < 2 ** 32) return seed;
+  const lo = ((seed % 2 ** 32) + 2 ** 32) % 2 ** 32; // seed mod 2^32, in [0, 2^32)
+  const hi = Math.floor(seed / 2 ** 32); // nonzero here: in [-2^21, 2^21)
+  let h = Math.imul((hi | 0) ^ 0x5bd1e995, 0x9e3779b1);
+  h = Math.imul(h ^ (h >>> 15), 0x85ebca6b);
+  h ^= h >>> 13;
+  return (lo ^ (h | 1)) >>> 0; // h | 1: never 0, so the state always moves away from lo
 }
 
 export function argmax(z: ArrayLike<number>): number {

@@ -126,7 +126,7 @@ export async function listHubFiles(repo: string, revision: string, opts: HubOpti
     } catch {
       throw new HubError(repo, revision, undefined, `the file listing from ${url} is not JSON`, 'E_HUB_LISTING');
     }
-    files.push(...parseListing(body, repo, revision));
+    for (const f of parseListing(body, repo, revision)) files.push(f);
     url = nextPage(res.headers.get('link'), url, origin);
   }
   return files;

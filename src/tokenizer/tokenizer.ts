@@ -23,6 +23,7 @@
 import { Tokenizer } from '@huggingface/tokenizers';
 import { ConfigError, FormatError, InputError } from '../../reference/errors.js';
 import type { GgufFile } from '../../reference/gguf.js';
+import { THINK_END, THINK_START, TOOL_CALL_END, TOOL_CALL_START } from '../chat/markers.js';
 import { bytesToUnicode, TokenType } from '../synth/vocab.js';
 import { ggufToTokenizerJson, readGgufTokenizer } from './hf-json.js';
 
@@ -136,10 +137,10 @@ export class Lfm2Tokenizer {
     this.eosId = p.eosId;
     this.padId = p.padId;
     this.chatTemplate = opts.chatTemplate ?? p.chatTemplate;
-    this.thinkStartId = this.tokenToId('<think>');
-    this.thinkEndId = this.tokenToId('</think>');
-    this.toolCallStartId = this.tokenToId('<|tool_call_start|>');
-    this.toolCallEndId = this.tokenToId('<|tool_call_end|>');
+    this.thinkStartId = this.tokenToId(THINK_START);
+    this.thinkEndId = this.tokenToId(THINK_END);
+    this.toolCallStartId = this.tokenToId(TOOL_CALL_START);
+    this.toolCallEndId = this.tokenToId(TOOL_CALL_END);
     const eot = this.tokenToId('<|endoftext|>');
     this.stopIds = eot === undefined || eot === this.eosId ? [this.eosId] : [this.eosId, eot];
     this.userSplitter = new AddedSplitter(p.added.filter((a) => !a.special));
@@ -294,6 +295,16 @@ export class Lfm2Tokenizer {
     return this.encode(text, { parseSpecial: true });
   }
 
+  /**
+   * Text as plain text: pre-tokenization and BPE only, no added token recognised, not even the plain ones
+   * (`<think>`). For user content between the template's own special tokens (src/chat/encode-chat.ts).
+   */
+  encodePlain(text: string): number[] {
+    const out: number[] = [];
+    this.encodeOrdinary(text, out);
+    return out;
+  }
+
   /** Pre-tokenization and BPE only (no added-token matching): what HF runs between added tokens. */
   private encodeOrdinary(text: string, out: number[]): void {
     if (text === '') return;
@@ -355,6 +366,12 @@ export class Lfm2Tokenizer {
     }
     this.pieces[id] = b;
     return b;
+  }
+
+  /** Added tokens of any kind: control (`<|im_end|>`), plain (`<think>`, USER_DEFINED in GGUF) and unknown. */
+  isAdded(id: number): boolean {
+    const t = this.tokenTypes[id];
+    return t === TokenType.CONTROL || t === TokenType.USER_DEFINED || t === TokenType.UNKNOWN;
   }
 
   /** Control (and unknown) tokens: what skipSpecial leaves out. */
