@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { runSeed } from './tests/setup/fc-seed-config.js';
 
 export default defineConfig({
   test: {
@@ -6,5 +7,8 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // One fast-check seed per run, from FC_SEED or drawn and printed; failures print how to replay them.
+    env: { FC_SEED: runSeed() },
+    setupFiles: ['tests/setup/fc-seed.ts'],
   },
 });

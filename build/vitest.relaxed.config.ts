@@ -4,6 +4,7 @@
 // On Node >= 22 / Deno / Bun the default `npm test` already runs the relaxed build.
 
 import { defineConfig } from 'vitest/config';
+import { runSeed } from '../tests/setup/fc-seed-config.js';
 
 export default defineConfig({
   root: new URL('..', import.meta.url).pathname,
@@ -13,5 +14,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     pool: 'forks',
     execArgv: ['--experimental-wasm-relaxed-simd', '--no-liftoff'],
+    env: { FC_SEED: runSeed() },
+    setupFiles: ['tests/setup/fc-seed.ts'],
   },
 });
