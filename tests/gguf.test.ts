@@ -391,9 +391,7 @@ describe('GGUF lazy header reads', () => {
 
   it('reads the header (here ~3 MB of tokenizer) with at most one 64 KiB chunk past it, never the tensor data', async () => {
     const s = countingSource(bytes);
-    const t0 = performance.now();
     const file = await readGguf(s);
-    const ms = performance.now() - t0;
     expect(ggufArray(file, 'tokenizer.ggml.tokens', { itemType: T.STRING })![65535]).toBe('Ġtok65535é');
     expect(file.dataOffset).toBeGreaterThan(2_000_000);
     expect(file.dataOffset + big.length).toBe(bytes.length);
@@ -401,7 +399,8 @@ describe('GGUF lazy header reads', () => {
     for (const [offset] of s.reads) expect(offset).toBeLessThan(file.dataOffset);
     expect(s.total()).toBeLessThanOrEqual(file.dataOffset + 64 * 1024);
     expect(s.reads.length).toBeLessThan(100);
-    expect(ms).toBeLessThan(2000); // ~100 ms on a laptop; a per-string await or quadratic copy would be far slower
+    // No clock here (a loaded machine would make it flaky): the read count and bytes above bound the I/O, and a
+    // quadratic copy of this 3 MB header (65,536 strings) would run into the test timeout, not pass.
 
     // A tensor read is exactly its own range.
     s.reads.length = 0;
