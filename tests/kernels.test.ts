@@ -91,6 +91,13 @@ describe('the embedded modules', () => {
     expect(WebAssembly.validate(Buffer.from(WASM_SIMD_BASE64, 'base64'))).toBe(true);
   });
 
+  // `npm run test:relaxed` and CI on Node 24 set LFM_EXPECT_RELAXED=1: a silent fallback to the baseline build
+  // would leave the relaxed kernels untested while everything passes.
+  it.runIf(process.env.LFM_EXPECT_RELAXED === '1')('runs the relaxed build (LFM_EXPECT_RELAXED=1)', () => {
+    expect(builds.map((b) => b.build)).toContain('relaxed');
+    expect(instantiateEngineModule({ simd: 'auto' }).build, instantiateEngineModule({ simd: 'auto' }).relaxedRejected).toBe('relaxed');
+  });
+
   it(`selects a build and passes the known-answer self-test (builds under test: ${builds.map((b) => b.build).join(', ')})`, () => {
     for (const b of builds) {
       const p = b.arena.alloc(2048);
