@@ -17,7 +17,7 @@ const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   name: string;
   version: string;
   dependencies: Record<string, string>;
-  exports: Record<string, { types: string; default: string }>;
+  exports: Record<string, Record<string, string>>;
   bin: Record<string, string>;
 };
 const work = mkdtempSync(join(tmpdir(), 'lfm-pack-test-'));
@@ -66,9 +66,8 @@ describe('the packed tarball', () => {
     for (const f of ['package.json', 'README.md', 'LICENSE', 'bin/lfm.js', 'dist/src/engine/wasm-binaries.generated.js', 'dist/src/index.js', 'dist/src/index.d.ts']) {
       expect(files, f).toContain(f);
     }
-    for (const e of Object.values(pkg.exports)) {
-      expect(files).toContain(e.types.replace(/^\.\//, ''));
-      expect(files).toContain(e.default.replace(/^\.\//, ''));
+    for (const [subpath, conditions] of Object.entries(pkg.exports)) {
+      for (const [condition, target] of Object.entries(conditions)) expect(files, `exports['${subpath}'].${condition}`).toContain(target.replace(/^\.\//, ''));
     }
     expect(files.filter((f) => f.endsWith('.map')), 'source maps (they would point at sources not shipped)').toEqual([]);
     expect(files.filter((f) => /\.ts$/.test(f) && !f.endsWith('.d.ts')), 'TypeScript sources').toEqual([]);
