@@ -33,7 +33,7 @@ describe('lfm demo', () => {
     // Not a terminal: the reasoning is framed by <think> ... </think>, and the answer follows it.
     const think = /<think>\n([\s\S]*)\n<\/think>\n([\s\S]*)$/.exec(r.out);
     expect(think, r.out).not.toBeNull();
-    expect(r.err).toMatch(/loaded d96-gqa3 in [\d.]+ s \(wasm (baseline|relaxed) engine/);
+    expect(r.err).toMatch(/loaded d96-gqa3 in [\d.]+ s \(wasm (baseline|relaxed)\b/);
     const s = stats(r.err);
     expect(s.reasoning).toBeGreaterThan(0);
     expect(s.reasoning).toBeLessThanOrEqual(DEMO_REASONING_BUDGET);

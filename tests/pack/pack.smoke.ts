@@ -83,7 +83,7 @@ describe('installed into an empty project, offline', () => {
     expect(synth.code, synth.err).toBe(0);
     const run = lfm('run', 'What is the capital of France?', '--model', 'tiny.gguf', '--max-tokens', '16', '--seed', '1');
     expect(run.code, run.err).toBe(0);
-    expect(run.err).toMatch(/\(wasm (baseline|relaxed) engine/);
+    expect(run.err).toMatch(/\(wasm (baseline|relaxed)\b/);
     expect(run.err).toMatch(/\d+ tokens \(\d+ reasoning\)/);
     const demo = lfm('demo');
     expect(demo.code, demo.err).toBe(0);
