@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { runSeed } from './tests/setup/fc-seed-config.js';
 
 export default defineConfig({
   test: {
@@ -7,5 +8,8 @@ export default defineConfig({
     hookTimeout: 120_000,
     pool: 'forks',
     globalSetup: ['build/vitest-global-setup.ts'],
+    // One fast-check seed per run, from FC_SEED or drawn and printed; failures print how to replay them.
+    env: { FC_SEED: runSeed() },
+    setupFiles: ['tests/setup/fc-seed.ts'],
   },
 });

@@ -11,8 +11,10 @@
 // Values keep their GGUF type so that write(read(file)) is lossless:
 //   - u64/i64 are always `bigint` (never a number, even when small), scalars and arrays alike.
 //   - numeric arrays are typed arrays (Float32Array, Int32Array, BigUint64Array, ...) holding a copy of the file's
-//     bytes, so float arrays round-trip bit for bit, NaN payloads included. Scalar f32/f64 are JS numbers: quiet
-//     NaN payloads and -0 survive; a signalling NaN comes back quieted (JS engines quiet it when widening).
+//     bytes, so float arrays round-trip bit for bit, NaN payloads included. Scalar f32/f64 are JS numbers: -0
+//     survives, but a NaN's payload and sign do not (ECMAScript lets an engine canonicalize a NaN whenever it
+//     moves a number, and V8 does, so the bits would depend on the JIT): the writer writes every scalar NaN as
+//     the canonical quiet NaN (0x7fc00000 / 0x7ff8000000000000), so the same value always gives the same bytes.
 //   - bool arrays are boolean[], string arrays string[], arrays of arrays GgufArray[] (each with its own itemType).
 //
 // Where this is stricter or looser than gguf.cpp, on purpose:
@@ -720,11 +722,11 @@ class ByteWriter {
       case VT.INT16: v.setInt16(p, x as number, true); break;
       case VT.UINT32: v.setUint32(p, x as number, true); break;
       case VT.INT32: v.setInt32(p, x as number, true); break;
-      case VT.FLOAT32: v.setFloat32(p, x as number, true); break;
+      case VT.FLOAT32: if (Number.isNaN(x)) v.setUint32(p, 0x7fc00000, true); else v.setFloat32(p, x as number, true); break;
       case VT.BOOL: v.setUint8(p, x ? 1 : 0); break;
       case VT.UINT64: v.setBigUint64(p, x as bigint, true); break;
       case VT.INT64: v.setBigInt64(p, x as bigint, true); break;
-      case VT.FLOAT64: v.setFloat64(p, x as number, true); break;
+      case VT.FLOAT64: if (Number.isNaN(x)) v.setBigUint64(p, 0x7ff8000000000000n, true); else v.setFloat64(p, x as number, true); break;
     }
   }
   padTo(alignment: number): void {

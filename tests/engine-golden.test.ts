@@ -20,7 +20,7 @@ describe('wasm engine vs llama.cpp goldens', () => {
         engine.reset();
         return engine.forward(tokens, { allLogits: true });
       });
-      measured.push(`  ${c.id.padEnd(24)} ${engine.build} max|Δ| ${r.worst.toExponential(2)} (tol ${r.tol})  top-1 ${(r.top1 * 100).toFixed(1)}% of ${r.positions}`);
+      measured.push(`  ${c.id.padEnd(24)} ${engine.build} max|Δ| ${r.worst.toExponential(2)} (tol ${r.tol})  NMSE ${r.nmse.toExponential(2)} (tol ${r.nmseTol})  top-1 ${(r.top1 * 100).toFixed(1)}% of ${r.positions}`);
       expect(r.top1).toBeGreaterThanOrEqual(LLAMACPP_MIN_TOP1_AGREEMENT);
     });
   }

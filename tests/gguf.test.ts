@@ -93,13 +93,17 @@ async function expectFormatError(bytes: Uint8Array, field: string, re: RegExp): 
   expect(e.message).toMatch(re);
 }
 
-/** A comparable form of a value: float bits instead of numbers (NaN payloads, -0), bytes of typed arrays. */
+/**
+ * A comparable form of a value: float bits instead of numbers (-0), bytes of typed arrays (NaN payloads kept).
+ * A scalar NaN is just 'NaN': a JS number cannot be relied on to keep a NaN's payload (reference/gguf.ts).
+ */
 function canon(v: GgufValue): unknown {
   if (v.type === T.ARRAY) {
     const items = v.value;
     if (ArrayBuffer.isView(items)) return { a: v.itemType, hex: Buffer.from(items.buffer, items.byteOffset, items.byteLength).toString('hex') };
     return { a: v.itemType, items: v.itemType === T.ARRAY ? (items as GgufArray[]).map(canon) : [...items] };
   }
+  if (typeof v.value === 'number' && Number.isNaN(v.value)) return { t: v.type, nan: true };
   if (typeof v.value === 'number') return { t: v.type, bits: Buffer.from(new Float64Array([v.value]).buffer).toString('hex') };
   return { t: v.type, v: v.value };
 }
@@ -254,6 +258,17 @@ describe('GGUF round trip', () => {
     expect(Object.is(ggufGet(file, 'f32.neg0'), -0)).toBe(true);
     expect(new Uint32Array((ggufGet(file, 'f32s') as Float32Array).buffer)[0]).toBe(0x7f800001); // still signalling
     expect(ggufGet(file, 'nested')).toEqual([[['a', '']], new BigInt64Array([I64_MIN, 5n])]);
+    expect(Number.isNaN(ggufGet(file, 'f64.qnan'))).toBe(true);
+  });
+
+  it('writes a scalar NaN as the canonical quiet NaN whatever its payload (JS numbers do not keep payloads)', () => {
+    const one = (v: GgufValue) => concatParts(writeGguf({ metadata: [['k', v]], tensors: [] }));
+    const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+    const f64Payload = new Float64Array(new BigUint64Array([0xfff8000000000abcn]).buffer)[0];
+    expect(hex(one(gv.f32(f32FromBits(0xffc12345))))).toBe(hex(one(gv.f32(Number.NaN))));
+    expect(hex(one(gv.f32(Number.NaN)))).toContain('0000c07f'); // 0x7fc00000 little-endian
+    expect(hex(one(gv.f64(f64Payload)))).toBe(hex(one(gv.f64(Number.NaN))));
+    expect(hex(one(gv.f64(Number.NaN)))).toContain('000000000000f87f'); // 0x7ff8000000000000 little-endian
   });
 
   it('reads through a Blob (blobSource) built from the writer parts without concatenating them', async () => {
@@ -376,9 +391,7 @@ describe('GGUF lazy header reads', () => {
 
   it('reads the header (here ~3 MB of tokenizer) with at most one 64 KiB chunk past it, never the tensor data', async () => {
     const s = countingSource(bytes);
-    const t0 = performance.now();
     const file = await readGguf(s);
-    const ms = performance.now() - t0;
     expect(ggufArray(file, 'tokenizer.ggml.tokens', { itemType: T.STRING })![65535]).toBe('Ġtok65535é');
     expect(file.dataOffset).toBeGreaterThan(2_000_000);
     expect(file.dataOffset + big.length).toBe(bytes.length);
@@ -386,7 +399,8 @@ describe('GGUF lazy header reads', () => {
     for (const [offset] of s.reads) expect(offset).toBeLessThan(file.dataOffset);
     expect(s.total()).toBeLessThanOrEqual(file.dataOffset + 64 * 1024);
     expect(s.reads.length).toBeLessThan(100);
-    expect(ms).toBeLessThan(2000); // ~100 ms on a laptop; a per-string await or quadratic copy would be far slower
+    // No clock here (a loaded machine would make it flaky): the read count and bytes above bound the I/O, and a
+    // quadratic copy of this 3 MB header (65,536 strings) would run into the test timeout, not pass.
 
     // A tensor read is exactly its own range.
     s.reads.length = 0;

@@ -11,11 +11,27 @@ import type { LogitsGoldenCase, LogitsManifest } from '../golden/logits-golden.j
 import { bytesSource } from '../reference/bytes.js';
 import { concatParts, readGguf, readGgufTensorBytes } from '../reference/gguf.js';
 import { synthGguf, synthModel } from '../src/synth/random-model.js';
-import { argmax, describe as describeDiff, diff, LLAMACPP_MAX_ABS_FLOAT, LLAMACPP_MAX_ABS_Q4_0, LLAMACPP_MAX_ABS_Q8_0 } from './compare.js';
+import {
+  argmax,
+  describe as describeDiff,
+  diff,
+  LLAMACPP_MAX_ABS_FLOAT,
+  LLAMACPP_MAX_ABS_Q4_0,
+  LLAMACPP_MAX_ABS_Q8_0,
+  LLAMACPP_MAX_NMSE_FLOAT,
+  LLAMACPP_MAX_NMSE_KQUANT,
+  LLAMACPP_MAX_NMSE_QUANT,
+} from './compare.js';
 
 export const GOLDEN_DIR = join(import.meta.dirname, '..', 'golden');
 export const logitsManifest = JSON.parse(readFileSync(join(GOLDEN_DIR, 'logits', 'manifest.json'), 'utf8')) as LogitsManifest;
 export const LLAMACPP_TOLERANCE: Record<ToleranceClass, number> = { float: LLAMACPP_MAX_ABS_FLOAT, q8_0: LLAMACPP_MAX_ABS_Q8_0, q4_0: LLAMACPP_MAX_ABS_Q4_0 };
+export const LLAMACPP_NMSE_TOLERANCE: Record<ToleranceClass, number> = { float: LLAMACPP_MAX_NMSE_FLOAT, q8_0: LLAMACPP_MAX_NMSE_QUANT, q4_0: LLAMACPP_MAX_NMSE_QUANT };
+
+/** The NMSE a case is held to (tests/compare.ts says what each bounds and what was measured). */
+export function nmseTolerance(c: LogitsGoldenCase): number {
+  return c.kquantFile ? LLAMACPP_MAX_NMSE_KQUANT : LLAMACPP_NMSE_TOLERANCE[c.toleranceClass];
+}
 const STALE = 'the goldens are stale; run `npm run golden`';
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
@@ -54,15 +70,22 @@ export function goldenLogits(c: LogitsGoldenCase): { V: number; sequences: Logit
 /**
  * Runs every golden sequence through `allLogits` (tokens -> (T, V) logits from a fresh state) and compares each
  * position with llama.cpp's. Throws, naming case, sequence and position, when max |Δ| exceeds the case's
- * tolerance; returns the worst |Δ| and the share of positions whose argmax agrees.
+ * tolerance, and naming the case when the NMSE over all its positions exceeds the case's NMSE tolerance; returns
+ * the worst |Δ|, the NMSE and the share of positions whose argmax agrees.
  */
-export function compareToGolden(c: LogitsGoldenCase, allLogits: (tokens: number[]) => Float32Array): { worst: number; top1: number; positions: number; tol: number } {
+export function compareToGolden(
+  c: LogitsGoldenCase,
+  allLogits: (tokens: number[]) => Float32Array,
+): { worst: number; nmse: number; top1: number; positions: number; tol: number; nmseTol: number } {
   const golden = goldenLogits(c);
   const tol = LLAMACPP_TOLERANCE[c.toleranceClass];
+  const nmseTol = nmseTolerance(c);
   const V = golden.V;
   let worst = 0;
   let agree = 0;
   let positions = 0;
+  let se = 0; // sum of squared differences, all positions
+  let sr = 0; // sum of squared golden logits
   for (const [s, seq] of golden.sequences.entries()) {
     const ours = allLogits(seq.tokens);
     if (ours.length !== seq.tokens.length * V) throw new Error(`${c.id}: got ${ours.length} logits, expected ${seq.tokens.length} x ${V}`);
@@ -72,9 +95,17 @@ export function compareToGolden(c: LogitsGoldenCase, allLogits: (tokens: number[
       const r = diff(row, ref);
       if (!(r.maxAbs <= tol)) throw new Error(describeDiff(`${c.id} sequence ${s} position ${t} (lm_head logits)`, r, tol));
       worst = Math.max(worst, r.maxAbs);
+      for (let i = 0; i < V; i++) {
+        se += (row[i] - ref[i]) ** 2;
+        sr += ref[i] ** 2;
+      }
       agree += argmax(row) === argmax(ref) ? 1 : 0;
       positions++;
     }
   }
-  return { worst, top1: agree / positions, positions, tol };
+  const nmse = se / sr;
+  if (!(nmse <= nmseTol)) {
+    throw new Error(`${c.id}: NMSE ${nmse.toExponential(3)} over ${positions} positions exceeds the tolerance ${nmseTol} (max |Δ| ${worst.toExponential(3)} was within ${tol})`);
+  }
+  return { worst, nmse, top1: agree / positions, positions, tol, nmseTol };
 }

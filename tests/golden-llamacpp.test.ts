@@ -28,7 +28,7 @@ describe('oracle vs llama.cpp goldens', () => {
     it(c.id, async () => {
       const model = await loadModel({ gguf: bytesSource(await goldenModelBytes(c), `${c.id}.gguf`) });
       const r = compareToGolden(c, (tokens) => forward(model.weights, model.dims, newState(model.dims), tokens, { allLogits: true }));
-      measured.push(`  ${c.id.padEnd(24)} max|Δ| ${r.worst.toExponential(2)} (tol ${r.tol})  top-1 ${(r.top1 * 100).toFixed(1)}% of ${r.positions}`);
+      measured.push(`  ${c.id.padEnd(24)} max|Δ| ${r.worst.toExponential(2)} (tol ${r.tol})  NMSE ${r.nmse.toExponential(2)} (tol ${r.nmseTol})  top-1 ${(r.top1 * 100).toFixed(1)}% of ${r.positions}`);
       expect(r.top1, `${c.id}: top-1 agreement with llama.cpp`).toBeGreaterThanOrEqual(LLAMACPP_MIN_TOP1_AGREEMENT);
     });
   }

@@ -161,6 +161,65 @@ describe('taps', () => {
   });
 });
 
+describe('RMSNorm', () => {
+  // Rows far below sqrt(eps) in magnitude, where eps decides the output: the token embedding scaled to RMS ~1e-4
+  // makes mean(x^2) ~1e-8, a thousandth of eps (1e-5), so a norm without eps would come out ~30x too large.
+  // Well-conditioned test models (unit-RMS rows) cannot see eps at all: its effect there is ~5e-6 relative.
+  /** The scale applied to the embedding rows. */
+  const SMALL = 1e-4;
+  /** |tap - formula| <= NORM_REL * |formula| + NORM_ABS: f32 rounding of the output (and of a residual add). */
+  const NORM_REL = 1e-6;
+  const NORM_ABS = 1e-30;
+
+  it('every norm tap equals w * x / sqrt(mean(x^2) + eps), computed here from its input, on rows smaller than eps', () => {
+    const m = models.get('tiny-gqa4')!.gguf; // conv, attention, conv, attention
+    const { D, H, K, hd, eps, nLayers } = m.dims;
+    const weights = { ...m.weights, embed_tokens: m.weights.embed_tokens.map((v) => v * SMALL) };
+    const taps = new Map<string, Float32Array>();
+    const tokens = [1, 50, 60, 7];
+    forward(weights, m.dims, newState(m.dims), tokens, { allLogits: true, tap: (name, data) => taps.set(name, data) });
+    const tap = (name: string) => taps.get(name) ?? expect.fail(`no tap ${name}`);
+
+    let checked = 0;
+    /** Checks rows of n in `out` against the formula on the same rows of `x` with weight `w`. */
+    const check = (where: string, out: Float32Array, x: ArrayLike<number>, w: Float32Array, n: number) => {
+      expect(out.length, where).toBe(x.length);
+      for (let r = 0; r < x.length / n; r++) {
+        let ss = 0;
+        for (let i = 0; i < n; i++) ss += x[r * n + i] ** 2;
+        const inv = 1 / Math.sqrt(ss / n + eps);
+        for (let i = 0; i < n; i++) {
+          const ref = w[i] * x[r * n + i] * inv;
+          const got = out[r * n + i];
+          if (!(Math.abs(got - ref) <= NORM_REL * Math.abs(ref) + NORM_ABS)) expect.fail(`${where} row ${r} [${i}]: ${got}, formula ${ref} (mean x^2 ${ss / n}, eps ${eps})`);
+        }
+        checked++;
+      }
+    };
+
+    // The premise: the first norm's rows are far below eps.
+    const x0 = tap('model.embed_tokens');
+    for (let t = 0; t < tokens.length; t++) expect(x0.subarray(t * D, (t + 1) * D).reduce((a, v) => a + v * v, 0) / D).toBeLessThan(eps / 100);
+
+    let input = x0; // (T, D) the residual stream entering layer l
+    for (let l = 0; l < nLayers; l++) {
+      const p = `model.layers.${l}`;
+      const lw = m.weights.layers[l];
+      check(`${p}.operator_norm`, tap(`${p}.operator_norm`), input, lw.operator_norm, D);
+      if (lw.self_attn) {
+        check(`${p}.self_attn.q_layernorm`, tap(`${p}.self_attn.q_layernorm`), tap(`${p}.self_attn.q_proj`), lw.self_attn.q_layernorm, hd);
+        check(`${p}.self_attn.k_layernorm`, tap(`${p}.self_attn.k_layernorm`), tap(`${p}.self_attn.k_proj`), lw.self_attn.k_layernorm, hd);
+      }
+      const branch = tap(lw.self_attn ? `${p}.self_attn.out_proj` : `${p}.conv.out_proj`);
+      const mid = input.map((v, i) => v + branch[i]); // the residual add, in f32 as the model does it
+      check(`${p}.ffn_norm`, tap(`${p}.ffn_norm`), mid, lw.ffn_norm, D);
+      input = tap(p);
+    }
+    check('model.embedding_norm', tap('model.embedding_norm'), input, m.weights.embedding_norm, D);
+    expect(checked).toBe(tokens.length * (2 * nLayers + 1) + tokens.length * (H + K) * m.dims.attnLayers.length);
+  });
+});
+
 describe('bad input', () => {
   const m = () => models.get('tiny-gqa4')!.gguf;
   it.each([

@@ -2,7 +2,7 @@
 //
 //   lfm logits --model <file.gguf | hf-folder> --tokens 1,422,8 [--engine reference] --out logits.f32
 //   lfm synth  --shape d96-gqa3 --type Q8_0 [--seed N] [--hf] --out model.gguf
-//   lfm demo
+//   lfm demo   (src/cli/demo.ts)
 //
 // `main(argv, io)` returns the exit code instead of exiting, so tests run it in-process; `bin/lfm.js` (built
 // package) and `npm run lfm -- ...` (checkout, through tsx) are the two ways in from a shell.
@@ -21,17 +21,16 @@
 
 import { randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
-import { mkdir, mkdtemp, open, readFile, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, open, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { shapeSequences, SYNTH_SHAPES } from '../synth/shapes.js';
+import { SYNTH_SHAPES } from '../synth/shapes.js';
 import { cmdChat, cmdRun, cmdServe, RUN_OPTIONS_HELP } from './chat-commands.js';
+import { cmdDemo, DEMO_USAGE } from './demo.js';
 import { parseFlags, required, RunError, UsageError, type Flags, type FlagSpec } from './flags.js';
 import { DEFAULT_MODEL } from '../sources/spec.js';
 import { LfmError } from '../../reference/errors.js';
 import { ggmlTypeName } from '../../reference/ggml-type.js';
-import { ggufGet } from '../../reference/gguf.js';
 import { loadModel, type LoadedModel } from '../../reference/load.js';
 import { forward, newState } from '../../reference/model.js';
 import { createWasmEngine } from '../engine/wasm-engine.js';
@@ -78,7 +77,7 @@ commands:
   serve    an OpenAI-compatible HTTP server (POST /v1/chat/completions, streaming or not)
   logits   run a model over token ids and write the logits of every position (float32)
   synth    write a seeded random model (GGUF or HF folder) of a test shape or the full LFM2.5-1.2B shape
-  demo     synthesize a tiny model, run it, show the next-token guesses: no download needed
+  demo     the whole pipeline on a seeded random model, offline: tokenizer, template, engine, streaming
 
 flags:
   -h, --help      this text (or 'lfm <command> --help')
@@ -137,12 +136,7 @@ Writes a seeded random LFM2 model: the same shape, seed and type always give the
   --hf              write an HF folder (config.json + model.safetensors) instead of a GGUF file
   --out <path>      the GGUF file, or the folder with --hf
 `,
-  demo: `usage: lfm demo
-
-Synthesizes the tiny d96-gqa3 model (Q8_0) into a temp folder, runs 'lfm logits' on a short token sequence,
-prints the load time, prefill speed and the top-5 next tokens, and cleans up. The weights are random: the
-point is to see the pipeline work end to end on a machine with no model.
-`,
+  demo: DEMO_USAGE,
 };
 
 /** "1,422,8" -> [1, 422, 8]. Whitespace around ids is allowed; empty items, signs, decimals and words are not. */
@@ -440,44 +434,6 @@ async function cmdSynth(argv: string[], io: CliIo): Promise<number> {
 
   const r = await runSynth({ ...base, seed }, type, hf, outPath);
   io.stderr.write(`synth: ${shape} ${type} seed ${seed} -> ${outPath}${hf ? '/' : ''} ${r.bytes} bytes (${mib(r.bytes)}) in ${seconds(r.ms)}\n`);
-  return EXIT_OK;
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// demo
-
-const DEMO_SHAPE = 'd96-gqa3';
-const DEMO_TOKENS = 32;
-
-async function cmdDemo(argv: string[], io: CliIo): Promise<number> {
-  const flags = parseFlags('demo', argv, {});
-  if (flags.help) return help(io, 'demo');
-  const spec = shapeSpec(DEMO_SHAPE)!;
-  const say = (s: string) => io.stdout.write(`${s}\n`);
-  const dir = await mkdtemp(join(tmpdir(), 'lfm-demo-'));
-  try {
-    const modelPath = join(dir, `${DEMO_SHAPE}.q8_0.gguf`);
-    const synth = await runSynth(spec, 'Q8_0', false, modelPath);
-    const tokens = shapeSequences(spec)[0].slice(0, DEMO_TOKENS);
-    const r = await runLogits(modelPath, tokens, join(dir, 'logits.f32'));
-    const { V, D, nLayers, attnLayers } = r.model.dims;
-    const T = tokens.length;
-    const names = r.model.gguf ? ggufGet(r.model.gguf, 'tokenizer.ggml.tokens') : undefined;
-    const tokenName = (id: number) => (Array.isArray(names) && typeof names[id] === 'string' ? JSON.stringify(names[id]) : '');
-
-    say(`lfm demo: a seeded random LFM2 model (${DEMO_SHAPE}: D=${D}, ${nLayers} layers, attention at ${attnLayers.join(',')}, V=${V})`);
-    say(`  synth    ${basename(modelPath)}  ${mib(synth.bytes)} in ${seconds(synth.ms)}`);
-    say(`  load     ${seconds(r.loadMs)} (${r.format}, dequantized to f32 for the reference engine)`);
-    say(`  prefill  ${T} tokens in ${seconds(r.forwardMs)} = ${Math.round(T / (r.forwardMs / 1000))} tok/s (reference engine: the fp32 oracle, not the fast path)`);
-    say(`  logits   ${T} x ${V} float32 = ${r.outBytes} bytes written, as 'lfm logits' does`);
-    say(`  top-5 next tokens after the last of [${tokens.slice(0, 6).join(', ')}, ... ${tokens[T - 1]}]:`);
-    const last = r.logits.subarray((T - 1) * V, T * V); // (V)
-    const top = Array.from(last.keys()).sort((a, b) => last[b] - last[a] || a - b).slice(0, 5);
-    top.forEach((id, i) => say(`    ${i + 1}. id ${String(id).padStart(4)}  logit ${last[id].toFixed(4).padStart(8)}  ${tokenName(id)}`));
-    say(`(random weights: the guesses mean nothing. With a real model: lfm logits --model model.gguf --tokens 1,... --out l.f32)`);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
   return EXIT_OK;
 }
 

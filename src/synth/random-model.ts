@@ -24,6 +24,7 @@ import { quantize } from '../../reference/quant.js';
 import { hfToGguf } from '../../reference/tensor-names.js';
 import { writeSafetensors } from '../../reference/safetensors.js';
 import { hashString, Rng } from './rng.js';
+import { vocabToTokenizerConfig, vocabToTokenizerJson } from './tokenizer-json.js';
 import { makeVocab, type Vocab } from './vocab.js';
 
 /** Standard deviation of the logits of a synthetic model (see the file comment). */
@@ -228,11 +229,20 @@ export function synthGguf(m: SynthModel, fileType: SynthFileType, overrides?: Re
   return writeGguf({ metadata: synthGgufMetadata(m, fileType), tensors });
 }
 
-/** The model as an HF folder: { 'config.json': text, 'model.safetensors': bytes } (F32 by default). */
+/**
+ * The model as an HF folder: config.json, model.safetensors (F32 by default), and the tokenizer as LiquidAI ships
+ * it (tokenizer.json + tokenizer_config.json, no chat template: the built-in LFM2.5 formatter applies), so the
+ * folder can be chatted with as well as loaded.
+ */
 export function synthHfFolder(m: SynthModel, dtype: 'F32' | 'F16' | 'BF16' = 'F32'): Record<string, Uint8Array | string> {
   const st = writeSafetensors(
     m.tensors.map((t) => ({ name: t.name, dtype, shape: t.shape, data: t.make() })),
     { format: 'pt' },
   );
-  return { 'config.json': JSON.stringify(m.config, null, 2), 'model.safetensors': st };
+  return {
+    'config.json': JSON.stringify(m.config, null, 2),
+    'model.safetensors': st,
+    'tokenizer.json': JSON.stringify(vocabToTokenizerJson(m.vocab)),
+    'tokenizer_config.json': JSON.stringify(vocabToTokenizerConfig(m.vocab), null, 2),
+  };
 }

@@ -8,7 +8,8 @@
 // beyond its vocabulary (llama.cpp's converter adds that padding to the GGUF). So a tokenizer built from this JSON
 // has a shorter token list than one built from the same vocabulary's GGUF; the ids of real tokens are the same.
 //
-// Used to check that the JSON-built and the GGUF-built tokenizers agree (tests/tokenizer.test.ts).
+// Written into synth HF folders (random-model.ts synthHfFolder), and used to check that the JSON-built and the
+// GGUF-built tokenizers agree (tests/tokenizer.test.ts).
 
 import { addedTokenJson, lfm2TokenizerJson, splitGgufMerge, type AddedTokenJson } from '../tokenizer/hf-json.js';
 import { TokenType, type Vocab } from './vocab.js';

@@ -13,6 +13,9 @@
 // per token, so one ulp may eventually differ there; if it ever shows up here, the failure names the first
 // differing step, id and both values, and whether the logits or the sampler diverged first.
 // A runtime that is not installed is skipped with what is missing; see runners.ts for where each comes from.
+// In CI (CI=true or CI=1) every runtime is expected: a missing one fails the check with the same reason, so a
+// broken install can never pass as "skipped". LFM_RUNTIMES_OPTIONAL=chromium,workerd (a comma list) names the
+// runtimes a CI machine may lack on purpose; they are still run when present.
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,6 +23,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleSmoke, SMOKE_OUT_DIR, type BundleResult } from '../../build/bundle-smoke.js';
 import { compareWithNode, runChromiumNotIsolated, runRuntime, type RunResult, type SmokeOutput } from './runners.js';
 import { WASM_THREADS } from './smoke-entry.js';
+
+const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
+const OPTIONAL = new Set((process.env.LFM_RUNTIMES_OPTIONAL ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+
+/** True when a missing `name` must fail the check rather than skip it. */
+function runtimeRequired(name: string, inCi = IN_CI, optional: ReadonlySet<string> = OPTIONAL): boolean {
+  return inCi && !optional.has(name);
+}
 
 let bundle: BundleResult;
 let node: SmokeOutput;
@@ -59,6 +70,9 @@ describe.each(['deno', 'bun', 'chromium', 'workerd'] as const)('%s', (name) => {
     const r: RunResult = await runRuntime(name);
     if (!r.ok) {
       report[name] = { skipped: r.skipped };
+      if (runtimeRequired(name)) {
+        expect.fail(`${name} is expected in CI (CI=${process.env.CI}; LFM_RUNTIMES_OPTIONAL lists the ones that may be missing) but is missing: ${r.skipped}`);
+      }
       console.log(`skipped ${r.skipped}`);
       return ctx.skip(r.skipped);
     }
