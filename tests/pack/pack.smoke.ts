@@ -83,7 +83,7 @@ describe('installed into an empty project, offline', () => {
     expect(synth.code, synth.err).toBe(0);
     const run = lfm('run', 'What is the capital of France?', '--model', 'tiny.gguf', '--max-tokens', '16', '--seed', '1');
     expect(run.code, run.err).toBe(0);
-    expect(run.err).toMatch(/\(wasm (baseline|relaxed)\b/);
+    expect(run.err).toMatch(/\(wasm (baseline|relaxed), \d+ threads? \(worker_threads/);
     expect(run.err).toMatch(/\d+ tokens \(\d+ reasoning\)/);
     const demo = lfm('demo');
     expect(demo.code, demo.err).toBe(0);
@@ -101,11 +101,13 @@ describe('installed into an empty project, offline', () => {
        await lfm.dispose();
        const m = await loadModel({ gguf: await fileSource('tiny.gguf') });
        const logits = forward(m.weights, m.dims, newState(m.dims), [1, 6]);
-       console.log(JSON.stringify({ kind: lfm.engine.kind, tokens: r.tokens.length, finish: r.finish_reason, V: logits.length }));`,
+       console.log(JSON.stringify({ kind: lfm.engine.kind, description: lfm.engine.description, tokens: r.tokens.length, finish: r.finish_reason, V: logits.length }));`,
     );
     if (!existsSync(join(app, 'tiny.gguf'))) lfm('synth', '--shape', 'd96-gqa3', '--type', 'Q4_0', '--out', 'tiny.gguf');
-    const out = JSON.parse(execFileSync(process.execPath, ['smoke.mjs'], { cwd: app, encoding: 'utf8' }).trim()) as { kind: string; tokens: number; V: number };
+    const out = JSON.parse(execFileSync(process.execPath, ['smoke.mjs'], { cwd: app, encoding: 'utf8' }).trim()) as { kind: string; description: string; tokens: number; V: number };
     expect(out.kind).toBe('wasm');
+    // straight from the package, the "node" export condition puts the engine in worker_threads, off the caller's thread
+    expect(out.description).toMatch(/worker_threads/);
     expect(out.tokens).toBeGreaterThan(0);
     expect(out.V).toBe(320);
   });
