@@ -233,6 +233,8 @@ function planModel(dims: Lfm2Dims, src: RawTensors, mode: NonNullable<WasmEngine
 }
 
 // --- memory: control block, descriptor, small buffers, state, scratch (= load staging), weights, KV caches ----
+// Everything is allocated here, during the load: the memory never grows afterwards, which threads rely on (the
+// other threads attach to the shared memory once the load is over: worker/host.ts).
 
 interface Buffers {
   ctl: number;

@@ -43,8 +43,9 @@ export async function startWorkerEngine(input: ModelInput, opts: WasmEngineOptio
   let broken: Error | null = null;
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   let nextId = 1;
+  let disposed = false;
   const fail = (e: Error) => {
-    if (broken) return;
+    if (broken || disposed) return; // (after dispose, a worker ending is expected)
     broken = e;
     for (const p of pending.values()) p.reject(e);
     pending.clear();
@@ -62,8 +63,16 @@ export async function startWorkerEngine(input: ModelInput, opts: WasmEngineOptio
     workers[i].onMessage((m) => {
       if (m.type === 'fatal') fail(errorFromRecord(m.error));
     });
-    workers[i].post({ type: 'helper', bytes, build, memory: memory!, ith: i, nth: threads });
   }
+  /**
+   * The other threads get the memory only once the leader has loaded the model: the memory never grows after
+   * that. (A worker that receives a shared memory while another thread grows it may keep the old size: V8 tells
+   * the threads that share a memory about a growth, and one that is still attaching can miss it, then trap
+   * "memory access out of bounds" on the first step. Seen under heavy load on Node 20.)
+   */
+  const startHelpers = () => {
+    for (let i = 1; i < threads; i++) workers[i].post({ type: 'helper', bytes, build, memory: memory!, ith: i, nth: threads });
+  };
 
   // --- the model's bytes, served to the leader while it loads (handle 0: the GGUF; others: files of a folder)
   const handles = new Map<number, ByteSource>();
@@ -141,11 +150,11 @@ export async function startWorkerEngine(input: ModelInput, opts: WasmEngineOptio
   } finally {
     await closeAll();
   }
+  startHelpers();
 
   // --- the engine
   let position = 0;
   let memoryBytes = info.memoryBytes;
-  let disposed = false;
   const chunk = Math.max(1, Math.floor(opts.prefillChunk ?? 64));
   const forward = async (tokens: readonly number[], o: { allLogits?: boolean; tap?: (name: string, data: Float32Array, shape: number[]) => void } = {}) => {
     const r = await call<ForwardResult>('forward', [...tokens], !!o.allLogits, !!o.tap);
@@ -188,15 +197,16 @@ export async function startWorkerEngine(input: ModelInput, opts: WasmEngineOptio
     restore: async (s) => void (position = await call<number>('restore', s)),
     async dispose() {
       if (disposed) return;
+      const wasBroken = broken;
       disposed = true;
       try {
-        if (!broken) await call('dispose');
+        if (!wasBroken) await call('dispose');
       } catch {
         // a broken engine is being thrown away anyway
       }
       if (memory) stopTeam(memory);
       for (const w of workers) w.terminate();
-      broken ??= new InputError('engine: used after dispose()');
+      broken = new InputError('engine: used after dispose()');
     },
   };
   return engine;

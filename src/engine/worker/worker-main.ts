@@ -9,7 +9,7 @@
 import type { ByteSource, FileSet } from '../../../reference/bytes.js';
 import type { ModelInput } from '../../../reference/load.js';
 import { createWasmCore, type WasmCore } from '../wasm-core.js';
-import { createMemory, instantiateModule, WasmUnavailableError } from '../wasm-module.js';
+import { createMemory, CTL_ADDRESS, instantiateModule, WasmUnavailableError } from '../wasm-module.js';
 import type { ByteSourceReadInto } from '../wasm-tensors.js';
 import { errorFromRecord, errorRecord, type CallMsg, type ForwardResult, type HostToWorker, type IoMsg, type LoadedInfo, type LoadMsg, type WorkerToHost } from './protocol.js';
 import { helperLoop, leaderTeam } from './thread-team.js';
@@ -113,7 +113,10 @@ export function lfmWorkerMain(port: WorkerPort): void {
           port.post({ type: 'ready' });
           helperLoop(inst.exports, msg.memory, msg.ith, msg.nth);
         } catch (e) {
-          port.post({ type: 'fatal', error: errorRecord(e) });
+          const ctl = Array.from(new Int32Array(msg.memory.buffer, CTL_ADDRESS, 8));
+          const where = `engine thread ${msg.ith} of ${msg.nth} (memory ${msg.memory.buffer.byteLength} bytes, control block ${ctl.join(' ')})`;
+          const r = errorRecord(e);
+          port.post({ type: 'fatal', error: { ...r, message: `${where}: ${r.message}` } });
         }
         port.close();
         return;
