@@ -1,5 +1,6 @@
-// The model descriptor shared by the host and assembly/model.ts: word offsets, weight type codes, tap names.
-// Keep in sync with the constants at the top of assembly/model.ts.
+// The model descriptor shared by the host and assembly/model.ts: word offsets, weight type codes, tap ids and
+// names, the threads' control block. assembly/ has its own copy of each number (AssemblyScript cannot import
+// this file); tests/layout.test.ts reads those constants out of the assembly sources and checks they agree.
 
 /** Descriptor words (i32 index). */
 export const M = {
@@ -41,18 +42,25 @@ export function weightBytes(code: WeightCode, R: number, K: number): number {
   return R * K * 4;
 }
 
-const MODEL_TAPS = ['model.embed_tokens', 'model.embedding_norm', 'lm_head'];
-const LAYER_TAPS = [
-  '', 'operator_norm', 'conv.in_proj', 'conv.conv', 'conv.out_proj', 'self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj',
-  'self_attn.q_layernorm', 'self_attn.k_layernorm', 'self_attn.q_rope', 'self_attn.k_rope', 'self_attn.attn', 'self_attn.out_proj',
-  'ffn_norm', 'feed_forward.w1', 'feed_forward.w3', 'feed_forward.w2', '',
-];
-const LAYER_OUTPUT = 18;
+/** Model-level tap codes (tap id = code) and their oracle names. assembly/model.ts: T_EMBED, T_FINAL_NORM, T_LM_HEAD. */
+export const MODEL_TAP = { EMBED: 0, FINAL_NORM: 1, LM_HEAD: 2 } as const;
+const MODEL_TAP_NAMES: Record<number, string> = { 0: 'model.embed_tokens', 1: 'model.embedding_norm', 2: 'lm_head' };
+
+/** Layer tap codes (tap id = 32 * (layer + 1) + code) and their oracle names (after `model.layers.<l>.`). */
+export const LAYER_TAP = {
+  OP_NORM: 1, IN_PROJ: 2, CONV: 3, CONV_OUT: 4, Q: 5, K: 6, V: 7, QN: 8, KN: 9, QR: 10, KR: 11, ATTN: 12, ATTN_OUT: 13,
+  FFN_NORM: 14, W1: 15, W3: 16, W2: 17, LAYER: 18,
+} as const;
+const LAYER_TAP_NAMES: Record<number, string> = {
+  1: 'operator_norm', 2: 'conv.in_proj', 3: 'conv.conv', 4: 'conv.out_proj', 5: 'self_attn.q_proj', 6: 'self_attn.k_proj', 7: 'self_attn.v_proj',
+  8: 'self_attn.q_layernorm', 9: 'self_attn.k_layernorm', 10: 'self_attn.q_rope', 11: 'self_attn.k_rope', 12: 'self_attn.attn', 13: 'self_attn.out_proj',
+  14: 'ffn_norm', 15: 'feed_forward.w1', 16: 'feed_forward.w3', 17: 'feed_forward.w2',
+};
 
 /** The oracle's tap name (reference/model.ts) for a tap id 32 * (layer + 1) + code. */
 export function tapName(id: number): string {
   const layer = (id >> 5) - 1;
   const code = id & 31;
-  if (layer < 0) return MODEL_TAPS[code];
-  return code === LAYER_OUTPUT ? `model.layers.${layer}` : `model.layers.${layer}.${LAYER_TAPS[code]}`;
+  if (layer < 0) return MODEL_TAP_NAMES[code];
+  return code === LAYER_TAP.LAYER ? `model.layers.${layer}` : `model.layers.${layer}.${LAYER_TAP_NAMES[code]}`;
 }
