@@ -1,14 +1,16 @@
 // The sampler's filters at their boundaries (src/generate/sampler.ts): which tokens top_k, top_p and min_p keep,
 // on distributions whose kept sets are known exactly, alone, combined and at other temperatures. Basic cases
-// (greedy, penalties, the seeded draw following the softmax) are in generate.test.ts.
+// (greedy, penalties, the seeded draw following the softmax) are in generate.test.ts. The one-pass top-k selection
+// is held to the full sort it replaces.
 //
 // The kept set is read off the draws: logits = ln(p) make the softmax at temperature 1 exactly the distribution
 // p (up to f32 rounding of the logits), every kept token has probability >= 5% after renormalisation, and DRAWS
 // seeded draws miss such a token with probability < 0.95^DRAWS ~ 1e-45. The seeds are fixed, so the test is
 // deterministic; the margins make it independent of the particular seed.
 
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Sampler, type SamplingOptions } from '../src/generate/sampler.js';
+import { Sampler, type SamplingOptions, sortedIds, topKIds } from '../src/generate/sampler.js';
 
 const DRAWS = 2000;
 /** |observed share - expected share| for a kept token over DRAWS draws (~5 standard deviations at p = 0.5). */
@@ -108,5 +110,18 @@ describe('filters combined (HF order: top_k -> top_p -> min_p, each on what the 
   it('top_p then min_p; min_p bounded by top_k', () => {
     expectKeeps(P, { top_p: 0.95, min_p: 0.6 }, [0, 2]);
     expectKeeps(P, { top_k: 2, min_p: 0.2 }, [0, 2]);
+  });
+});
+
+describe('top-k selection (one pass) == the first k of the full sort', () => {
+  it('for any logits (ties, -Infinity, all equal) and any k, the same ids in the same order', () => {
+    const logit = fc.oneof(fc.constantFrom(-Infinity, 0, 1, -1, 2.5), fc.double({ min: -30, max: 30, noNaN: true }));
+    fc.assert(
+      fc.property(fc.array(logit, { minLength: 1, maxLength: 300 }), fc.integer({ min: 1, max: 320 }), (zs, k) => {
+        const z = Float64Array.from(zs);
+        const full = Array.from(sortedIds(z, new Int32Array(z.length)));
+        expect(Array.from(topKIds(z, k, new Int32Array(k)))).toEqual(full.slice(0, k));
+      }),
+    );
   });
 });

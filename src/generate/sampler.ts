@@ -58,8 +58,12 @@ export class Sampler {
   private readonly rng: Rng;
   private readonly o: SamplingOptions;
   private readonly sampleable: Uint8Array | null;
-  /** Scratch: candidate ids and their values. */
+  /** Scratch: candidate ids. */
   private ids: Int32Array = new Int32Array(0);
+  private scratch(n: number): Int32Array {
+    if (this.ids.length < n) this.ids = new Int32Array(n);
+    return this.ids;
+  }
 
   constructor(options: SamplingOptions, sampleable: Uint8Array | null = null) {
     validateSampling(options);
@@ -93,14 +97,13 @@ export class Sampler {
     const temperature = this.o.temperature ?? 1;
     if (temperature === 0) return argmax(z);
 
-    // Candidates sorted by logit, descending (ties: lower id first, so the result is deterministic).
-    if (this.ids.length !== V) this.ids = new Int32Array(V);
-    let n = 0;
-    for (let i = 0; i < V; i++) if (z[i] > -Infinity) this.ids[n++] = i;
-    if (n === 0) throw new InputError('sampler: every token is masked out');
-    const cand = this.ids.subarray(0, n).sort((a, b) => z[b] - z[a] || a - b);
+    // Candidates sorted by logit, descending (ties: lower id first, so the result is deterministic). With top_k
+    // only the k best are needed: one pass keeps them in order (a sort of all V ids took ~15 ms per token at
+    // V = 65,536), and gives exactly the first k of the full sort.
     const topK = this.o.top_k ?? 0;
-    let keep = topK > 0 ? Math.min(topK, n) : n;
+    const cand = topK > 0 ? topKIds(z, topK, this.scratch(topK)) : sortedIds(z, this.scratch(V));
+    if (cand.length === 0) throw new InputError('sampler: every token is masked out');
+    let keep = cand.length;
 
     // Probabilities over the kept candidates at this temperature.
     const p = new Float64Array(keep);
@@ -147,6 +150,33 @@ export function seedState(seed: number): number {
   h = Math.imul(h ^ (h >>> 15), 0x85ebca6b);
   h ^= h >>> 13;
   return (lo ^ (h | 1)) >>> 0; // h | 1: never 0, so the state always moves away from lo
+}
+
+/** Every id with a finite logit, sorted by logit descending, ties by id ascending (a view of `buf`). */
+export function sortedIds(z: Float64Array, buf: Int32Array): Int32Array {
+  let n = 0;
+  for (let i = 0; i < z.length; i++) if (z[i] > -Infinity) buf[n++] = i;
+  return buf.subarray(0, n).sort((a, b) => z[b] - z[a] || a - b);
+}
+
+/**
+ * The first k ids of sortedIds(z), in that order, in one pass: a sorted run of the k best so far, into which an
+ * id enters only when its logit beats the k-th (ids come in ascending order, so on a tie the one already in ranks
+ * first and stays).
+ */
+export function topKIds(z: Float64Array, k: number, buf: Int32Array): Int32Array {
+  let n = 0;
+  for (let i = 0; i < z.length; i++) {
+    const v = z[i];
+    if (!(v > -Infinity) || (n === k && !(v > z[buf[k - 1]]))) continue;
+    let j = n < k ? n++ : k - 1; // the slot it takes (the last one's, when full)
+    while (j > 0 && z[buf[j - 1]] < v) {
+      buf[j] = buf[j - 1];
+      j--;
+    }
+    buf[j] = i;
+  }
+  return buf.subarray(0, n);
 }
 
 export function argmax(z: ArrayLike<number>): number {
