@@ -28,7 +28,7 @@ import { dequantize } from '../../reference/quant.js';
 import { GLOBAL_TENSORS, LAYER_TENSORS, LM_HEAD, type TensorNameEntry } from '../../reference/tensor-names.js';
 import { tensorResolver } from '../../reference/weights.js';
 import type { EngineInfo, EngineSnapshot } from './types.js';
-import { CTL, CTL_BYTES, CMD, L, M, tapName, WeightCode, weightBytes } from './wasm-layout.js';
+import { CTL_BYTES, L, M, tapName, WeightCode, weightBytes } from './wasm-layout.js';
 import { CTL_ADDRESS, UnsupportedModelError, wasmUnsupported, type Arena, type WasmBuild, type WasmExports, type WasmInstance } from './wasm-module.js';
 import { instantiateEngineModule } from './wasm-builds.js';
 import { loadMatrix, openTensors, type RawTensors } from './wasm-tensors.js';
@@ -126,7 +126,6 @@ export interface ThreadTeam {
   /** Wakes the others to run forward(desc, ith, nth) with the leader, which then runs its own share. */
   start(desc: number): void;
 }
-
 
 // ---------------------------------------------------------------------------------------------------------------
 
@@ -388,12 +387,7 @@ async function buildCore(dims: Lfm2Dims, src: RawTensors, opts: WasmEngineOption
     }
     setWord(M.NTOK, n);
     setWord(M.ALL_LOGITS, all ? 1 : 0);
-    if (team) {
-      const ctl = arena.i32(b.ctl, CTL_BYTES / 4);
-      ctl[CTL.DESC] = b.desc;
-      ctl[CTL.CMD] = CMD.RUN;
-      team.start(b.desc);
-    }
+    team?.start(b.desc);
     wasm.forward(b.desc, 0, nth);
   };
 
