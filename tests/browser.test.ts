@@ -17,7 +17,7 @@ import { startLocalHub, type LocalHub } from './local-hub.js';
 
 const REPO = 'LiquidAI/Tiny-GGUF';
 const FILE = 'Tiny-Q4_0.gguf';
-const GGUF = concatParts(synthGguf(synthModel(TINY_SHAPES[1]), 'Q4_0'));
+const GGUF = concatParts(synthGguf(synthModel(TINY_SHAPES[1]), 'Q4_0')) as Uint8Array<ArrayBuffer>;
 let hub: LocalHub;
 
 beforeAll(async () => {
@@ -186,7 +186,7 @@ describe('progress helpers', () => {
 });
 
 describe('blobSource.readInto', () => {
-  const data = new Uint8Array(3 << 20).map((_, i) => (i * 31 + (i >> 11)) & 255);
+  const data: Uint8Array<ArrayBuffer> = new Uint8Array(3 << 20).map((_, i) => (i * 31 + (i >> 11)) & 255);
 
   /** A Blob look-alike whose slices stream through `make` (a byte stream or a plain one). */
   const fakeBlob = (make: (bytes: Uint8Array) => ReadableStream<Uint8Array>, bytes = data): Blob =>

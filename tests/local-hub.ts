@@ -75,7 +75,8 @@ export async function startLocalHub(repo: string, files: Record<string, Uint8Arr
     const cut = cuts.get(path.slice(prefix.length));
     if (cut !== undefined) {
       cuts.delete(path.slice(prefix.length));
-      res.write(bytes.subarray(from, from + cut), () => res.socket?.destroy());
+      // (the bytes get time to reach the client before the connection drops)
+      res.write(bytes.subarray(from, from + cut), () => setTimeout(() => res.socket?.destroy(), 200));
       return;
     }
     res.end(bytes.subarray(from));

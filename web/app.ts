@@ -85,6 +85,7 @@ async function load(model: string | File): Promise<void> {
   const t0 = performance.now();
   try {
     const lfm = await loadLfm(model, { onProgress: showProgress, ...(endpoint ? { endpoint } : {}), ...(threads ? { threads } : {}) });
+    lfm.render([{ role: 'user', content: 'Hello' }]); // compiles the chat template now, not in the first answer's task
     page.lfm = lfm;
     const from = lfm.source.origin === 'file' ? 'from the file' : lfm.source.downloaded ? 'downloaded' : 'from the cache';
     setStatus('ready', `Ready: ${lfm.name} (${from}, ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
