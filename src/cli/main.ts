@@ -27,6 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { SYNTH_SHAPES } from '../synth/shapes.js';
 import { cmdChat, cmdRun, cmdServe, RUN_OPTIONS_HELP } from './chat-commands.js';
 import { cmdDemo, DEMO_USAGE } from './demo.js';
+import { cmdWeb, WEB_USAGE } from './web.js';
 import { parseFlags, required, RunError, UsageError, type Flags, type FlagSpec } from './flags.js';
 import { DEFAULT_MODEL } from '../sources/spec.js';
 import { LfmError } from '../../reference/errors.js';
@@ -75,6 +76,7 @@ commands:
   run      answer one prompt, streaming the reasoning (dimmed) and the answer
   chat     talk with the model, turn after turn (/reset clears, Ctrl-C stops an answer)
   serve    an OpenAI-compatible HTTP server (POST /v1/chat/completions, streaming or not)
+  web      serve the chat page: the model runs in your browser (WebAssembly, Web Workers)
   logits   run a model over token ids and write the logits of every position (float32)
   synth    write a seeded random model (GGUF or HF folder) of a test shape or the full LFM2.5-1.2B shape
   demo     the whole pipeline on a seeded random model, offline: tokenizer, template, engine, streaming
@@ -87,6 +89,7 @@ exit codes: 0 ok, 1 runtime error, 2 bad command line
 `;
 
 const USAGE: Record<string, string> = {
+  web: WEB_USAGE,
   run: `usage: lfm run "<prompt>" [flags]
 
 Answers one prompt. With no --model it uses ${DEFAULT_MODEL} from the Hugging Face hub (downloaded once
@@ -469,6 +472,10 @@ const COMMANDS: Record<string, (argv: string[], io: CliIo) => Promise<number>> =
   serve: async (argv, io) => {
     const code = await cmdServe(argv, io);
     return code < 0 ? help(io, 'serve') : code;
+  },
+  web: async (argv, io) => {
+    const code = await cmdWeb(argv, io);
+    return code < 0 ? help(io, 'web') : code;
   },
   logits: cmdLogits,
   synth: cmdSynth,

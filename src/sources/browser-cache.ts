@@ -5,9 +5,10 @@
 //                                     x-lfm-size, x-lfm-sha256, x-lfm-oid, x-lfm-url recording its CacheEntryInfo
 //   {base}.partial/{key}/{i}          chunk i of a download in progress (each up to `chunkBytes`)
 // The Cache API cannot append to an entry, so a partial is a run of chunk entries; bytes since the last chunk live in
-// memory and are written as a chunk by close() (an abort), so a reload resumes from the last chunk. commit() puts one
-// Response over a Blob of the chunks (the browser composes it without copying), then drops the chunks; cache.put is
-// atomic per entry. get() returns a blobSource over the entry's body, which browsers keep on disk.
+// memory and are written as a chunk by close() (an abort), so a reload resumes from the last chunk; a written chunk is
+// held as the cache's own (disk-backed) Blob, never as the bytes. commit() puts one Response over a Blob of the
+// chunks (the browser composes it without copying), then drops the chunks; cache.put is atomic per entry. get()
+// returns a blobSource over the entry's body, which browsers keep on disk and read in slices.
 //
 // Deliberately left out: OPFS (a FileSystemSyncAccessHandle store would suit a worker; same interface), quota
 // handling beyond the error the browser throws.
@@ -107,9 +108,12 @@ export async function browserCacheStore(opts: BrowserCacheOptions = {}): Promise
       };
       const flush = async () => {
         if (pendingBytes === 0) return;
+        const url = chunkUrl(key, blobs.length);
         const blob = new Blob(pending as BlobPart[]);
-        await cache.put(chunkUrl(key, blobs.length), new Response(blob));
-        blobs.push(blob);
+        await cache.put(url, new Response(blob));
+        // Keep the cache's copy (on disk), not ours: a Blob made from bytes lives in the browser's memory, and a
+        // download holding every chunk's Blob until commit would hold the whole file there.
+        blobs.push((await (await cache.match(url))?.blob()) ?? blob);
         persisted += blob.size;
         pending = [];
         pendingBytes = 0;

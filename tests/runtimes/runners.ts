@@ -190,10 +190,10 @@ const PAGE_HTML = `<!doctype html>
 `;
 
 /** The flags the machine notes ask for: no background connections to a closed network, no sandbox as root. */
-const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
+export const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
 
 /** Debian's chromium, installed on demand where that is allowed (see the file comment). */
-async function findChromium(): Promise<{ path: string } | { missing: string }> {
+export async function findChromium(): Promise<{ path: string } | { missing: string }> {
   const path = process.env.LFM_CHROMIUM ?? '/usr/bin/chromium';
   if (existsSync(path)) return { path };
   if (process.env.LFM_CHROMIUM) return { missing: `chromium: LFM_CHROMIUM=${path} does not exist` };
