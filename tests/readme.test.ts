@@ -16,7 +16,7 @@ describe('README TypeScript snippets', () => {
   it('type-check as written (strict), importing lfm.ts, lfm.ts/node and lfm.ts/reference', () => {
     const snippets = fencedBlocks(README, 'ts');
     expect(snippets.length).toBeGreaterThanOrEqual(2);
-    const paths = { 'lfm.ts': ['./src/index.ts'], 'lfm.ts/node': ['./src/node/index.ts'], 'lfm.ts/reference': ['./reference/index.ts'] };
+    const paths = { 'lfm.ts': ['./src/index.ts'], 'lfm.ts/node': ['./src/node/index.ts'], 'lfm.ts/reference': ['./reference/index.ts'], 'lfm.ts/browser': ['./src/browser/index.ts'] };
     const problems = typecheckSnippets(join(dir, 'snippets'), snippets, userCompilerOptions({ baseUrl: ROOT, paths }));
     expect(problems).toEqual([]);
     for (const s of snippets) expect(s.code, `README.md:${s.line}: import the package, not the checkout`).not.toMatch(/from '\.\.?\//);

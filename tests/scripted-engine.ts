@@ -19,6 +19,7 @@ export function scriptedEngine(vocabSize: number, script: Script, contextLength 
   };
   return {
     kind: 'scripted',
+    description: 'scripted (a test double)',
     vocabSize,
     contextLength,
     fed,

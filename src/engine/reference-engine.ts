@@ -21,6 +21,7 @@ export function referenceEngine(model: LoadedModel): Engine {
   };
   return {
     kind: 'reference',
+    description: 'reference (the fp32 oracle, on the caller\'s thread)',
     vocabSize: dims.V,
     contextLength: dims.maxPositions,
     get position() {

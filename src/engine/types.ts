@@ -10,6 +10,8 @@
 export interface EngineInfo {
   /** 'reference' (fp32 oracle) or 'wasm'. */
   readonly kind: string;
+  /** How it runs, in words (e.g. 'wasm relaxed, 8 threads (worker_threads, shared memory)'). */
+  readonly description: string;
   /** Embedding rows: logits have this many entries. */
   readonly vocabSize: number;
   /** Longest sequence the model accepts. */

@@ -427,6 +427,7 @@ async function buildCore(dims: Lfm2Dims, src: RawTensors, opts: WasmEngineOption
     build: inst.build,
     relaxedRejected: inst.relaxedRejected,
     threads: nth,
+    description: `wasm ${inst.build}, ${nth} thread${nth > 1 ? 's' : ''}`,
     dims,
     vocabSize: V,
     contextLength: capacity,
