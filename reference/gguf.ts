@@ -25,6 +25,7 @@
 
 import { type ByteSource, checkRange } from './bytes.js';
 import { FormatError, TensorError } from './errors.js';
+import { checkFinite } from './finite.js';
 import { GGML_TYPES, ggmlTypeName } from './ggml-type.js';
 import { dequantize } from './quant.js';
 
@@ -522,15 +523,20 @@ export async function readGgufTensorBytes(file: GgufFile, src: ByteSource, name:
   return src.read(t.offset, t.nbytes, `tensor '${name}'`);
 }
 
-/** The tensor dequantized to f32, dims[0] fastest. */
-export async function readGgufTensorF32(file: GgufFile, src: ByteSource, name: string): Promise<Float32Array> {
+/**
+ * The tensor dequantized to f32, dims[0] fastest. With `finite`, a NaN or Inf in the stored data (an element, or a
+ * block's scale) is a TensorError (reference/finite.ts), as the model loaders want.
+ */
+export async function readGgufTensorF32(file: GgufFile, src: ByteSource, name: string, opts: { finite?: boolean } = {}): Promise<Float32Array> {
   const t = tensorInfo(file, name);
   if (!GGML_TYPES.get(t.type)?.supported) {
     const ok = [...GGML_TYPES.values()].filter((k) => k.supported).map((k) => k.name).join(', ');
     const why = `has type ${ggmlTypeName(t.type)} (${t.type}), which this reader cannot dequantize`;
     throw new TensorError(file.name, name, `${why} (supported: ${ok})`);
   }
-  return dequantize(t.type, await readGgufTensorBytes(file, src, name), t.nelements);
+  const bytes = await readGgufTensorBytes(file, src, name);
+  if (opts.finite) checkFinite(t.type, bytes, file.name, name);
+  return dequantize(t.type, bytes, t.nelements);
 }
 
 // --- typed getters ----------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@
 
 import { InputError, TensorError } from '../../reference/errors.js';
 import { configFromGguf, configFromHf, deriveDims, type Lfm2Config, type Lfm2Dims } from '../../reference/config.js';
+import { checkFinite } from '../../reference/finite.js';
 import { GgmlType, ggmlRowBytes, ggmlTypeName, GGML_TYPES } from '../../reference/ggml-type.js';
 import { ggufGet, readGguf, type GgufFile } from '../../reference/gguf.js';
 import type { ModelInput } from '../../reference/load.js';
@@ -324,7 +325,9 @@ async function build(config: Lfm2Config, src: RawTensors, opts: WasmEngineOption
   }
   for (const v of vecs) {
     const t = src.type(v.name);
-    const x = dequantize(t, await src.readRows(v.name, 0, 1, v.n), v.n);
+    const raw = await src.readRows(v.name, 0, 1, v.n);
+    checkFinite(t, raw, src.name, v.name); // i7-fuzz (issue 7): NaN / Inf weights are a TensorError at load
+    const x = dequantize(t, raw, v.n);
     if (v.transposeLc) {
       // (D, Lc) -> (Lc, D): tap k of every channel contiguous, for the SIMD conv
       const out = arena.f32(v.ptr, v.n);
@@ -496,6 +499,7 @@ async function loadMatrix(
       bytes = arena.u8(rawP, n * rawRow);
       await src.readRowsInto(name, r0, n, K, bytes);
     } else bytes = await src.readRows(name, r0, n, K);
+    checkFinite(t, bytes, src.name, name, r0 * K); // i7-fuzz (issue 7): NaN / Inf weights are a TensorError at load
     if (native) {
       if (!src.readRowsInto) arena.u8(rawP, bytes.length).set(bytes);
       if (code === WeightCode.Q4_0_X4) wasm.repackQ4_0(dst, rawP, r0, n, K, R);
