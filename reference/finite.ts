@@ -58,15 +58,25 @@ function firstBadF32(b: Uint8Array): number {
   return -1;
 }
 
-/** Index of the first 16-bit word of `b` with (word & mask) === mask, or -1 (mask: the exponent bits). */
+/**
+ * Index of the first 16-bit word of `b` with (word & mask) === mask, or -1 (mask: the exponent bits, 0x7c00 for
+ * f16, 0x7f80 for bf16). Two elements per 32-bit word: (h & mask) + the lowest mask bit reaches 0x8000 exactly
+ * when the exponent is all ones, and cannot carry into the other half.
+ */
 function firstBad16(b: Uint8Array, mask: number): number {
   const n = b.length >> 1;
-  if (LITTLE_ENDIAN && b.byteOffset % 2 === 0) {
-    const w = new Uint16Array(b.buffer, b.byteOffset, n);
-    for (let i = 0; i < n; i++) if ((w[i] & mask) === mask) return i;
-    return -1;
+  let i = 0;
+  if (LITTLE_ENDIAN && b.byteOffset % 4 === 0) {
+    const w = new Uint32Array(b.buffer, b.byteOffset, n >> 1);
+    // Shifted right by 2 so that every intermediate stays a small integer (no float arithmetic in the loop).
+    const m2 = (mask | (mask << 16)) >>> 0;
+    const one = mask & -mask;
+    const add = (one | (one << 16)) >>> 2;
+    let k = 0;
+    for (; k < w.length; k++) if (((((w[k] & m2) >>> 2) + add) & 0x20002000) !== 0) break;
+    i = 2 * k; // the word with a bad half, or the odd element after the last word: the loop below finds which
   }
-  for (let i = 0; i < n; i++) if (((b[2 * i] | (b[2 * i + 1] << 8)) & mask) === mask) return i;
+  for (; i < n; i++) if (((b[2 * i] | (b[2 * i + 1] << 8)) & mask) === mask) return i;
   return -1;
 }
 
