@@ -53,6 +53,7 @@ function weightFiles(f: Folder): string[] {
 /** NaN / Inf / huge at one element of one F32, F16 or BF16 tensor. */
 function poisonSt(r: FuzzRng, b: Uint8Array, log: string[]): Uint8Array {
   const { header, data } = parseSt(b);
+  if (!header || typeof header !== 'object' || Array.isArray(header)) throw new SyntaxError('the header is not an object');
   const names = Object.keys(header).filter((k) => k !== '__metadata__');
   const name = r.pick(names);
   const e = header[name] as { dtype: string; data_offsets: [number, number] };
@@ -66,6 +67,8 @@ function poisonSt(r: FuzzRng, b: Uint8Array, log: string[]): Uint8Array {
 
 function mutateSt(r: FuzzRng, b: Uint8Array, log: string[]): Uint8Array {
   const { header, data } = parseSt(b);
+  // A header an earlier mutation turned into a list or a string: nothing to aim at (its indices are not tensors).
+  if (!header || typeof header !== 'object' || Array.isArray(header)) throw new SyntaxError('the header is not an object');
   const names = Object.keys(header).filter((k) => k !== '__metadata__');
   switch (r.weighted([10, 3, 5, 5, 2])) {
     case 0: {

@@ -88,7 +88,7 @@ export function mutateBytes(r: FuzzRng, b: Uint8Array, regions: ByteRegions, log
       return b.slice(0, at);
     }
     case 4: {
-      const at = r.chance(0.5) ? header : pos();
+      const at = Math.min(n, r.chance(0.5) ? header : pos()); // an earlier cut may have left less than the header
       if (r.chance(0.5)) {
         const k = r.pick([1, 2, 4, 8, 16, 32]);
         log.push(`insert ${k} zero bytes at ${at}`);
