@@ -79,7 +79,7 @@ export function classify(e: unknown, names: readonly string[]): { outcome: strin
       const named = names.length === 0 || names.some((n) => e.message.includes(n));
       const field = e instanceof TensorError ? `tensor ${e.tensor}` : e instanceof InputError ? '' : (e as FormatError).field;
       if (!named) return { outcome: `unnamed ${C.name}`, detail: e.message.slice(0, 300) };
-      return { outcome: C.name, detail: `${C.name}: ${shorten(field.replace(/#\d+|\d+/g, 'N'))}` };
+      return { outcome: C.name, detail: `${C.name}: ${shorten(field.replace(/\b\d+\b/g, 'N'))}` };
     }
   }
   if (e instanceof Error) {
