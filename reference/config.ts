@@ -6,6 +6,7 @@
 // `block_ff_dim` (wins over `intermediate_size`), `tie_embedding`, `rope_theta` / `theta` / `rope_parameters`.
 // Left out: LFM2-MoE and the VL/audio towers (a different `model_type` is rejected by name).
 
+import { describeValue } from './describe.js';
 import { ConfigError } from './errors.js';
 
 export type LayerType = 'conv' | 'full_attention';
@@ -97,22 +98,47 @@ export function deriveDims(c: Lfm2Config): Lfm2Dims {
 
 type Json = Record<string, unknown>;
 
-function num(src: string, j: Json, key: string, opts: { int?: boolean; min?: number; def?: number } = {}): number {
+/**
+ * Largest integer size accepted (hidden size, vocabulary, FFN width, context...): the engine holds sizes in i32.
+ * A larger value is a corrupt config, and rejecting it here keeps later size arithmetic exact.
+ */
+export const MAX_CONFIG_INT = 0x7fffffff;
+/** Most layers accepted: LFM2 models have 16 to 24; a corrupt count would otherwise size per-layer arrays. */
+export const MAX_LAYERS = 4096;
+
+interface NumOpts {
+  int?: boolean;
+  min?: number;
+  /** Largest value (default MAX_CONFIG_INT for integers). */
+  max?: number;
+  def?: number;
+  /** Used as an f32 (eps, theta): must stay finite when rounded to f32. */
+  f32?: boolean;
+}
+
+function num(src: string, j: Json, key: string, opts: NumOpts = {}): number {
   const v = j[key];
   if (v === undefined || v === null) {
     if (opts.def !== undefined) return opts.def;
     throw new ConfigError(src, key, 'is missing');
   }
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ConfigError(src, key, `expected a number, got ${JSON.stringify(v)}`);
+  return checkNum(src, key, v, opts);
+}
+
+function checkNum(src: string, key: string, v: unknown, opts: NumOpts): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new ConfigError(src, key, `expected a number, got ${describeValue(v)}`);
   if (opts.int && !Number.isInteger(v)) throw new ConfigError(src, key, `expected an integer, got ${v}`);
   if (opts.min !== undefined && v < opts.min) throw new ConfigError(src, key, `expected >= ${opts.min}, got ${v}`);
+  const max = opts.max ?? (opts.int ? MAX_CONFIG_INT : undefined);
+  if (max !== undefined && v > max) throw new ConfigError(src, key, `expected <= ${max}, got ${v}`);
+  if (opts.f32 && !Number.isFinite(Math.fround(v))) throw new ConfigError(src, key, `${v} does not fit a 32-bit float (the engines use f32)`);
   return v;
 }
 
 function bool(src: string, j: Json, key: string, def: boolean): boolean {
   const v = j[key];
   if (v === undefined || v === null) return def;
-  if (typeof v !== 'boolean') throw new ConfigError(src, key, `expected true or false, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'boolean') throw new ConfigError(src, key, `expected true or false, got ${describeValue(v)}`);
   return v;
 }
 
@@ -121,25 +147,26 @@ export function configFromHf(json: unknown, src = 'config.json'): Lfm2Config {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ConfigError(src, '(root)', 'expected a JSON object');
   const j = json as Json;
   if (j.model_type !== undefined && j.model_type !== 'lfm2') {
-    throw new ConfigError(src, 'model_type', `expected "lfm2", got ${JSON.stringify(j.model_type)} (only dense LFM2/LFM2.5 models are supported)`);
+    throw new ConfigError(src, 'model_type', `expected "lfm2", got ${describeValue(j.model_type)} (only dense LFM2/LFM2.5 models are supported)`);
   }
-  const n = num(src, j, 'num_hidden_layers', { int: true, min: 1 });
+  const n = num(src, j, 'num_hidden_layers', { int: true, min: 1, max: MAX_LAYERS });
 
   let layer_types: LayerType[];
   if (j.layer_types !== undefined && j.layer_types !== null) {
     if (!Array.isArray(j.layer_types)) throw new ConfigError(src, 'layer_types', 'expected a list of "conv" / "full_attention"');
     layer_types = j.layer_types.map((t, i) => {
-      if (t !== 'conv' && t !== 'full_attention') throw new ConfigError(src, `layer_types[${i}]`, `expected "conv" or "full_attention", got ${JSON.stringify(t)}`);
+      if (t !== 'conv' && t !== 'full_attention') throw new ConfigError(src, `layer_types[${i}]`, `expected "conv" or "full_attention", got ${describeValue(t)}`);
       return t;
     });
   } else if (Array.isArray(j.full_attn_idxs)) {
     const idx = j.full_attn_idxs;
     idx.forEach((v, i) => {
       if (!Number.isInteger(v) || (v as number) < 0 || (v as number) >= n) {
-        throw new ConfigError(src, `full_attn_idxs[${i}]`, `expected a layer index in 0..${n - 1}, got ${JSON.stringify(v)}`);
+        throw new ConfigError(src, `full_attn_idxs[${i}]`, `expected a layer index in 0..${n - 1}, got ${describeValue(v)}`);
       }
     });
-    layer_types = Array.from({ length: n }, (_, i) => (idx.includes(i) ? 'full_attention' : 'conv'));
+    const attn = new Set(idx as number[]);
+    layer_types = Array.from({ length: n }, (_, i) => (attn.has(i) ? 'full_attention' : 'conv'));
   } else {
     throw new ConfigError(src, 'layer_types', 'is missing (and there is no full_attn_idxs either)');
   }
@@ -147,10 +174,10 @@ export function configFromHf(json: unknown, src = 'config.json'): Lfm2Config {
   const ropeParams = j.rope_parameters as Json | undefined;
   const rope_theta =
     typeof ropeParams === 'object' && ropeParams !== null && ropeParams.rope_theta !== undefined
-      ? num(src, ropeParams, 'rope_theta', { min: 1 })
+      ? num(src, ropeParams, 'rope_theta', { min: 1, f32: true })
       : j.rope_theta !== undefined
-        ? num(src, j, 'rope_theta', { min: 1 })
-        : num(src, j, 'theta', { min: 1, def: 1e6 });
+        ? num(src, j, 'rope_theta', { min: 1, f32: true })
+        : num(src, j, 'theta', { min: 1, def: 1e6, f32: true });
 
   const hidden = num(src, j, 'hidden_size', { int: true, min: 1 });
   const heads = num(src, j, 'num_attention_heads', { int: true, min: 1 });
@@ -163,7 +190,7 @@ export function configFromHf(json: unknown, src = 'config.json'): Lfm2Config {
     num_key_value_heads: num(src, j, 'num_key_value_heads', { int: true, min: 1, def: heads }),
     head_dim: j.head_dim !== undefined && j.head_dim !== null ? num(src, j, 'head_dim', { int: true, min: 2 }) : hidden / heads,
     max_position_embeddings: num(src, j, 'max_position_embeddings', { int: true, min: 1, def: 128000 }),
-    norm_eps: num(src, j, 'norm_eps', { min: 0, def: 1e-5 }),
+    norm_eps: num(src, j, 'norm_eps', { min: 0, def: 1e-5, f32: true }),
     conv_bias: bool(src, j, 'conv_bias', false),
     conv_L_cache: num(src, j, 'conv_L_cache', { int: true, min: 1, def: 3 }),
     // block_ff_dim wins: some re-exported configs hold the adjusted intermediate_size next to the raw block_ff_dim.
@@ -172,7 +199,7 @@ export function configFromHf(json: unknown, src = 'config.json'): Lfm2Config {
         ? num(src, j, 'block_ff_dim', { int: true, min: 1 })
         : num(src, j, 'intermediate_size', { int: true, min: 1 }),
     block_auto_adjust_ff_dim: bool(src, j, 'block_auto_adjust_ff_dim', true),
-    block_ffn_dim_multiplier: mult === undefined || mult === null ? null : num(src, j, 'block_ffn_dim_multiplier', { min: 0 }),
+    block_ffn_dim_multiplier: mult === undefined || mult === null ? null : num(src, j, 'block_ffn_dim_multiplier', { min: 0, max: 1e6 }),
     block_multiple_of: num(src, j, 'block_multiple_of', { int: true, min: 1, def: 256 }),
     layer_types,
     rope_theta,
@@ -207,7 +234,8 @@ export function validateConfig(c: Lfm2Config, src: string): Lfm2Config {
   }
   if (c.conv_bias) throw new ConfigError(src, 'conv_bias', 'true is not supported (no released LFM2 model has a conv bias)');
   if (c.conv_L_cache < 1) throw new ConfigError(src, 'conv_L_cache', `must be >= 1, got ${c.conv_L_cache}`);
-  if (ffnWidth(c) < 1) throw new ConfigError(src, 'intermediate_size', `gives FFN width ${ffnWidth(c)}`);
+  const ff = ffnWidth(c);
+  if (!(Number.isSafeInteger(ff) && ff >= 1 && ff <= MAX_CONFIG_INT)) throw new ConfigError(src, 'intermediate_size', `gives FFN width ${ff}`);
   for (const id of ['bos_token_id', 'eos_token_id', 'pad_token_id'] as const) {
     if (c[id] >= c.vocab_size) throw new ConfigError(src, id, `${c[id]} is not below vocab_size ${c.vocab_size}`);
   }
@@ -225,30 +253,52 @@ export function validateConfig(c: Lfm2Config, src: string): Lfm2Config {
 export function configFromGguf(get: (key: string) => unknown, src: string, vocabRows?: number): Lfm2Config {
   const arch = get('general.architecture');
   if (arch !== 'lfm2') {
-    throw new ConfigError(src, 'general.architecture', `expected "lfm2", got ${JSON.stringify(arch ?? null)}`);
+    throw new ConfigError(src, 'general.architecture', `expected "lfm2", got ${describeValue(arch ?? null)}`);
   }
-  const m = (key: string, opts: { int?: boolean; min?: number; def?: number } = {}): number => {
-    const v = get(`lfm2.${key}`);
-    return num(src, { [`lfm2.${key}`]: typeof v === 'bigint' ? Number(v) : v }, `lfm2.${key}`, opts);
+  /** A numeric scalar (u64/i64 arrive as bigint); an array or a string where a number belongs is an error. */
+  const scalar = (key: string, opts: NumOpts): number | undefined => {
+    const v = get(key);
+    if (v === undefined) return opts.def;
+    if (typeof v === 'bigint') {
+      if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < -BigInt(Number.MAX_SAFE_INTEGER)) throw new ConfigError(src, key, `${v} does not fit a JS number exactly`);
+      return checkNum(src, key, Number(v), opts);
+    }
+    if (typeof v !== 'number') throw new ConfigError(src, key, `expected a number, got ${describeValue(v)}${typeof v === 'object' ? ' (a GGUF array where a scalar belongs)' : ''}`);
+    return checkNum(src, key, v, opts);
   };
-  const n = m('block_count', { int: true, min: 1 });
+  const m = (key: string, opts: NumOpts = {}): number => {
+    const v = scalar(`lfm2.${key}`, opts);
+    if (v === undefined) throw new ConfigError(src, `lfm2.${key}`, 'is missing');
+    return v;
+  };
+  const n = m('block_count', { int: true, min: 1, max: MAX_LAYERS });
   const heads = m('attention.head_count', { int: true, min: 1 });
   // head_count_kv is per layer: 0 marks a ShortConv layer (llama.cpp's is_recurrent test).
-  const kvRaw = get('lfm2.attention.head_count_kv');
-  const kvList = kvRaw === undefined ? undefined : Array.isArray(kvRaw) || ArrayBuffer.isView(kvRaw) ? Array.from(kvRaw as ArrayLike<number | bigint>, Number) : null;
-  if (!kvList) {
-    throw new ConfigError(src, 'lfm2.attention.head_count_kv', `expected a per-layer array (0 = conv layer), got ${kvRaw === undefined ? 'nothing' : String(kvRaw)}`);
+  const kvKey = 'lfm2.attention.head_count_kv';
+  const kvRaw = get(kvKey);
+  if (!(Array.isArray(kvRaw) || (ArrayBuffer.isView(kvRaw) && !(kvRaw instanceof DataView)))) {
+    throw new ConfigError(src, kvKey, `expected a per-layer array (0 = conv layer), got ${kvRaw === undefined ? 'nothing' : describeValue(kvRaw)}`);
   }
-  if (kvList.length !== n) throw new ConfigError(src, 'lfm2.attention.head_count_kv', `has ${kvList.length} entries but block_count is ${n}`);
+  const kvItems = kvRaw as ArrayLike<unknown>;
+  if (kvItems.length !== n) throw new ConfigError(src, kvKey, `has ${kvItems.length} entries but block_count is ${n}`);
+  const kvList = Array.from(kvItems, (k, i) => {
+    const x = typeof k === 'bigint' && k >= 0n && k <= BigInt(MAX_CONFIG_INT) ? Number(k) : k;
+    if (!(typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= MAX_CONFIG_INT)) {
+      throw new ConfigError(src, `${kvKey}[${i}]`, `expected a kv head count (0 for a conv layer), got ${describeValue(x)}`);
+    }
+    return x;
+  });
   const kvNonZero = [...new Set(kvList.filter((k) => k !== 0))];
-  if (kvNonZero.length > 1) throw new ConfigError(src, 'lfm2.attention.head_count_kv', `attention layers disagree on the kv head count: ${kvNonZero.join(', ')}`);
+  if (kvNonZero.length > 1) throw new ConfigError(src, kvKey, `attention layers disagree on the kv head count: ${kvNonZero.join(', ')}`);
   const hidden = m('embedding_length', { int: true, min: 1 });
   const keyLen = get('lfm2.attention.key_length');
-  const idOr = (key: string, def: number): number => {
-    const v = get(key);
-    return v === undefined ? def : num(src, { [key]: Number(v) }, key, { int: true, min: 0 });
-  };
-  const vocab = get('lfm2.vocab_size') !== undefined ? m('vocab_size', { int: true, min: 1 }) : vocabRows;
+  const idOr = (key: string, def: number): number => scalar(key, { int: true, min: 0, def })!;
+  const vocab =
+    get('lfm2.vocab_size') !== undefined
+      ? m('vocab_size', { int: true, min: 1 })
+      : vocabRows === undefined
+        ? undefined
+        : checkNum(src, 'token_embd.weight', vocabRows, { int: true, min: 1 }); // its row count stands in for the key
   if (vocab === undefined) throw new ConfigError(src, 'lfm2.vocab_size', 'is missing and the token_embd tensor is absent');
   const cfg: Lfm2Config = {
     vocab_size: vocab,
@@ -258,7 +308,7 @@ export function configFromGguf(get: (key: string) => unknown, src: string, vocab
     num_key_value_heads: kvNonZero[0] ?? heads,
     head_dim: keyLen !== undefined ? m('attention.key_length', { int: true, min: 2 }) : hidden / heads,
     max_position_embeddings: m('context_length', { int: true, min: 1, def: 128000 }),
-    norm_eps: m('attention.layer_norm_rms_epsilon', { min: 0, def: 1e-5 }),
+    norm_eps: m('attention.layer_norm_rms_epsilon', { min: 0, def: 1e-5, f32: true }),
     conv_bias: false,
     conv_L_cache: m('shortconv.l_cache', { int: true, min: 1, def: 3 }),
     intermediate_size: m('feed_forward_length', { int: true, min: 1 }),
@@ -266,7 +316,7 @@ export function configFromGguf(get: (key: string) => unknown, src: string, vocab
     block_ffn_dim_multiplier: null,
     block_multiple_of: 1,
     layer_types: kvList.map((k) => (k === 0 ? 'conv' : 'full_attention')),
-    rope_theta: m('rope.freq_base', { min: 1, def: 1e6 }),
+    rope_theta: m('rope.freq_base', { min: 1, def: 1e6, f32: true }),
     tie_word_embeddings: true,
     bos_token_id: idOr('tokenizer.ggml.bos_token_id', 1),
     eos_token_id: idOr('tokenizer.ggml.eos_token_id', 7),

@@ -20,13 +20,17 @@
 // Where this is stricter or looser than gguf.cpp, on purpose:
 //   - stricter: a bool byte must be 0 or 1 and strings must be valid UTF-8 (else a JS value could not hold
 //     them losslessly); `general.alignment` of another type than u32 is an error (gguf.cpp asserts).
-//   - looser: arrays of arrays are read (gguf-py writes them; gguf.cpp refuses them); tensors may sit at any
-//     aligned, in-file, non-overlapping offsets (gguf.cpp wants them packed in order, as our writer packs them);
-//     tensor names may exceed ggml's 63 bytes (the writer refuses such names so its files load in llama.cpp).
+//   - stricter: nothing may follow the last tensor's data but its padding. With gguf.cpp's own rule (tensors
+//     packed in file order, each at the previous one's end padded to the alignment) this pins the data section:
+//     a `general.alignment` that disagrees with the layout the file was written with moves the computed start of
+//     the data section, and every tensor would otherwise be read shifted (finite garbage that no NaN scan sees).
+//   - looser: arrays of arrays are read (gguf-py writes them; gguf.cpp refuses them); tensor names may exceed
+//     ggml's 63 bytes (the writer refuses such names so its files load in llama.cpp).
 // Left out: big-endian files (detected and rejected), v1, memory mapping, editing in place.
 
 import { type ByteSource, checkRange } from './bytes.js';
 import { FormatError, TensorError } from './errors.js';
+import { checkFinite } from './finite.js';
 import { GGML_TYPES, ggmlTypeName } from './ggml-type.js';
 import { dequantize } from './quant.js';
 
@@ -475,6 +479,7 @@ export async function readGguf(src: ByteSource, options: ReadGgufOptions = {}): 
     }
   }
   checkOverlaps(file, tensors);
+  checkLayout(file, infos, alignment, dataOffset, src.size);
   return {
     name: file,
     version,
@@ -493,6 +498,30 @@ function readAlignment(file: string, v: GgufValue | undefined): number {
     throw new FormatError(file, 'general.alignment', `must be a power of two, got ${v.value}`);
   }
   return v.value;
+}
+
+/**
+ * gguf.cpp's layout rule (gguf_init_from_file_impl: "tensor '%s' has offset %zu, expected %zu"): tensor i starts
+ * where tensor i-1 ends, padded to the alignment; and ours: the file ends with the last tensor's padding at the
+ * latest. Together they catch a data section that is not where the header puts it.
+ */
+function checkLayout(file: string, infos: readonly { name: string; rel: number; nbytes: number }[], alignment: number, dataOffset: number, size: number): void {
+  let expected = 0;
+  let end = 0; // where the last tensor's bytes end, relative to the data section
+  for (const t of infos) {
+    if (t.rel !== expected) {
+      const why = `data offset ${t.rel} breaks the layout: tensors are packed in file order, each padded to the alignment ${alignment}`;
+      throw new FormatError(file, `tensor '${t.name}'`, `${why}, so this one must start at ${expected} (corrupt file, or a wrong general.alignment)`);
+    }
+    end = t.rel + t.nbytes;
+    expected = Math.ceil(end / alignment) * alignment;
+  }
+  const lastByte = infos.length === 0 ? dataOffset : dataOffset + expected;
+  if (size > lastByte) {
+    const after = infos.length === 0 ? 'the header and its padding' : `the last tensor's data (byte ${dataOffset + end}) and its padding`;
+    const why = `${size - lastByte} bytes follow ${after}: the data section does not start where the header says`;
+    throw new FormatError(file, 'data section', `${why} (a general.alignment of ${alignment} that the file was not written with, or a corrupt file)`);
+  }
 }
 
 function checkOverlaps(file: string, tensors: readonly GgufTensorInfo[]): void {
@@ -530,15 +559,20 @@ export async function readGgufTensorBytes(file: GgufFile, src: ByteSource, name:
   return src.read(t.offset, t.nbytes, `tensor '${name}'`);
 }
 
-/** The tensor dequantized to f32, dims[0] fastest. */
-export async function readGgufTensorF32(file: GgufFile, src: ByteSource, name: string): Promise<Float32Array> {
+/**
+ * The tensor dequantized to f32, dims[0] fastest. With `finite`, a NaN or Inf in the stored data (an element, or a
+ * block's scale) is a TensorError (reference/finite.ts), as the model loaders want.
+ */
+export async function readGgufTensorF32(file: GgufFile, src: ByteSource, name: string, opts: { finite?: boolean } = {}): Promise<Float32Array> {
   const t = tensorInfo(file, name);
   if (!GGML_TYPES.get(t.type)?.supported) {
     const ok = [...GGML_TYPES.values()].filter((k) => k.supported).map((k) => k.name).join(', ');
     const why = `has type ${ggmlTypeName(t.type)} (${t.type}), which this reader cannot dequantize`;
     throw new TensorError(file.name, name, `${why} (supported: ${ok})`);
   }
-  return dequantize(t.type, await readGgufTensorBytes(file, src, name), t.nelements);
+  const bytes = await readGgufTensorBytes(file, src, name);
+  if (opts.finite) checkFinite(t.type, bytes, file.name, name);
+  return dequantize(t.type, bytes, t.nelements);
 }
 
 // --- typed getters ----------------------------------------------------------------------------------------------

@@ -1,11 +1,14 @@
 // Opening a model: a GGUF file or an HF folder, to config + dims + f32 weights for the oracle.
 //
 // Format detection is by content, not by name: a GGUF starts with the magic "GGUF"; an HF folder is a FileSet
-// with config.json. The engine (assembly/) will reuse `openTensorSource` to stream tensors in their stored type.
+// with config.json. Every tensor read for the oracle is scanned for NaN and Inf (reference/finite.ts), as the WASM
+// engine scans what it loads. The engine (assembly/) will reuse `openTensorSource` to stream tensors in their
+// stored type.
 
 import type { ByteSource, FileSet } from './bytes.js';
 import { configFromGguf, configFromHf, deriveDims, type Lfm2Config, type Lfm2Dims } from './config.js';
-import { ggmlTypeName } from './ggml-type.js';
+import { checkFinite } from './finite.js';
+import { GgmlType, ggmlTypeName } from './ggml-type.js';
 import { ggufGet, ggufTensorShape, readGguf, readGgufTensorF32, type GgufFile } from './gguf.js';
 import type { Lfm2Weights } from './model.js';
 import { openHfFolder } from './safetensors.js';
@@ -48,7 +51,7 @@ export async function openModel(input: ModelInput): Promise<OpenedModel> {
       names: () => file.tensors.map((t) => t.name),
       shape: (n) => ggufTensorShape(file, n),
       typeName: (n) => ggmlTypeName(file.tensorsByName.get(n)?.type ?? -1),
-      readF32: (n) => readGgufTensorF32(file, src, n),
+      readF32: (n) => readGgufTensorF32(file, src, n, { finite: true }),
     };
     return { format: 'gguf', config, tensors, gguf: file, close: async () => src.close?.() };
   }
@@ -61,7 +64,12 @@ export async function openModel(input: ModelInput): Promise<OpenedModel> {
       names: () => folder.tensorNames(),
       shape: (n) => (folder.has(n) ? folder.info(n).shape : undefined),
       typeName: (n) => folder.info(n).dtype,
-      readF32: (n) => folder.readF32(n),
+      readF32: async (n) => {
+        // F16/BF16 widen to f32 exactly (NaN and Inf included), so scanning the f32 is scanning the file.
+        const x = await folder.readF32(n);
+        checkFinite(GgmlType.F32, new Uint8Array(x.buffer, x.byteOffset, x.byteLength), `${folder.name}/${folder.info(n).file}`, n);
+        return x;
+      },
     };
     return { format: 'hf', config, tensors, hfConfig: folder.config, close: () => folder.close() };
   } catch (e) {

@@ -179,10 +179,10 @@ function parseTensorEntry(file: string, name: string, value: unknown, dataOffset
     throw new FormatError(file, `${field}.dtype`, `unknown dtype '${dtype}' (safetensors dtypes: ${SAFETENSORS_DTYPE_NAMES.join(', ')}; this reader converts ${SUPPORTED_LIST})`);
   }
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    throw new FormatError(file, `${field}.shape`, `must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+    throw new FormatError(file, `${field}.shape`, `must be an array of non-negative integers, got ${shownList(shape)}`);
   }
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
-    throw new FormatError(file, `${field}.data_offsets`, `must be [begin, end] with non-negative integers, got ${JSON.stringify(offsets)}`);
+    throw new FormatError(file, `${field}.data_offsets`, `must be [begin, end] with non-negative integers, got ${shownList(offsets)}`);
   }
   const [b, e] = offsets as [number, number];
   if (b > e) throw new FormatError(file, `${field}.data_offsets`, `[${b}, ${e}] has begin > end`);
@@ -567,6 +567,14 @@ function describe(v: unknown): string {
   if (Array.isArray(v)) return 'an array';
   if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}...` : v)}`;
   return typeof v === 'object' ? 'an object' : `${typeof v} ${String(v)}`;
+}
+
+/** A short list of scalars as JSON (`[1,-2]`), anything else described (never a deep or huge JSON dump). */
+function shownList(v: unknown): string {
+  if (Array.isArray(v) && v.length <= 8 && v.every((x) => x === null || typeof x !== 'object')) {
+    return JSON.stringify(v.map((x) => (typeof x === 'string' && x.length > 20 ? `${x.slice(0, 20)}...` : x)));
+  }
+  return describe(v);
 }
 
 function parseJsonObject(text: string, path: string): Record<string, unknown> {

@@ -8,6 +8,13 @@ import { SHARED_ASSETS } from './shared.js';
 
 const LFM2_5_PATTERN = ['conv', 'conv', 'full_attention', 'conv', 'conv', 'full_attention', 'conv', 'conv', 'full_attention', 'conv', 'full_attention', 'conv', 'full_attention', 'conv', 'full_attention', 'conv'];
 
+/** [[...[1]...]] nested `n` deep, built without recursion. */
+const deep = (n: number): unknown => {
+  let v: unknown = 1;
+  for (let i = 0; i < n; i++) v = [v];
+  return v;
+};
+
 /** A minimal valid HF config; tests override fields. */
 const base = (over: Record<string, unknown> = {}) => ({
   model_type: 'lfm2',
@@ -95,6 +102,19 @@ describe('configFromHf', () => {
     ['conv bias', { conv_bias: true }, 'conv_bias', /not supported/],
     ['other architecture', { model_type: 'lfm2_moe' }, 'model_type', /expected "lfm2"/],
     ['special id outside vocab', { vocab_size: 5 }, 'eos_token_id', /not below vocab_size/],
+    // Values nested 10,000 deep used to overflow the stack in JSON.stringify while building the message.
+    ['a deeply nested size', { hidden_size: deep(10_000) }, 'hidden_size', /expected a number, got a list of 1/],
+    ['a deeply nested layer type', { full_attn_idxs: undefined, layer_types: [deep(10_000), ...Array(15).fill('conv')] }, 'layer_types[0]', /got a list of 1/],
+    ['a deeply nested attention index', { full_attn_idxs: [deep(10_000)] }, 'full_attn_idxs[0]', /got a list of 1/],
+    ['a deeply nested model_type', { model_type: deep(10_000) }, 'model_type', /got a list of 1/],
+    ['a deeply nested flag', { tie_word_embeddings: deep(10_000) }, 'tie_word_embeddings', /expected true or false, got a list of 1/],
+    // Sizes the engine cannot hold, and values that overflow f32 (they used to be accepted).
+    ['a layer count beyond MAX_LAYERS', { num_hidden_layers: 2 ** 40 }, 'num_hidden_layers', /expected <= 4096, got 1099511627776/],
+    ['a vocabulary beyond i32', { vocab_size: 2 ** 31 }, 'vocab_size', /expected <= 2147483647/],
+    ['rope_theta beyond f32', { rope_theta: 1e39 }, 'rope_theta', /1e\+39 does not fit a 32-bit float/],
+    ['norm_eps beyond f32', { norm_eps: 3.5e38 }, 'norm_eps', /does not fit a 32-bit float/],
+    ['a huge FFN multiplier', { block_ffn_dim_multiplier: 1e300 }, 'block_ffn_dim_multiplier', /expected <= 1000000/],
+    ['an FFN width beyond i32', { block_ffn_dim_multiplier: 1e6 }, 'intermediate_size', /gives FFN width 8192000000/],
   ];
   for (const [what, over, field, msg] of bad) {
     it(`rejects ${what}, naming the file and ${field}`, () => {
@@ -140,6 +160,16 @@ describe('configFromGguf', () => {
     expect(d.layerTypes).toEqual(LFM2_5_PATTERN);
   });
 
+  it('reads u64 scalars (bigint) and 64-bit per-layer kv head counts', () => {
+    const kv = BigInt64Array.from([0, 0, 8, 0, 0, 8, 0, 0, 8, 0, 8, 0, 8, 0, 8, 0].map(BigInt));
+    const c = configFromGguf(meta({ 'lfm2.context_length': 4096n, 'lfm2.attention.head_count_kv': kv }), 'x.gguf');
+    expect([c.max_position_embeddings, c.num_key_value_heads, c.layer_types]).toEqual([4096, 8, LFM2_5_PATTERN]);
+  });
+
+  it('checks the embedding rows it takes as the vocabulary', () => {
+    expect(() => configFromGguf(meta({ 'lfm2.vocab_size': undefined }), 'x.gguf', 0)).toThrow(/x\.gguf: token_embd\.weight: expected >= 1, got 0/);
+  });
+
   it('takes the vocabulary from the embedding rows when lfm2.vocab_size is absent; u64 values as bigint', () => {
     const c = configFromGguf(meta({ 'lfm2.vocab_size': undefined, 'lfm2.block_count': 16n }), 'x.gguf', 300);
     expect(c.vocab_size).toBe(300);
@@ -151,6 +181,24 @@ describe('configFromGguf', () => {
     ['lfm2.attention.head_count_kv', { 'lfm2.attention.head_count_kv': [0, 8] }, /2 entries but block_count is 16/],
     ['lfm2.attention.head_count_kv', { 'lfm2.attention.head_count_kv': [0, 0, 8, 0, 0, 4, 0, 0, 8, 0, 8, 0, 8, 0, 8, 0] }, /disagree/],
     ['lfm2.embedding_length', { 'lfm2.embedding_length': undefined }, /missing/],
+    // A GGUF array where a scalar belongs, 64-bit integers included (it used to be a TypeError from JSON.stringify).
+    ['lfm2.context_length', { 'lfm2.context_length': new BigInt64Array([4096n, 1n]) }, /expected a number, got a BigInt64Array of 2 \(a GGUF array where a scalar belongs\)/],
+    ['lfm2.block_count', { 'lfm2.block_count': new BigUint64Array([16n]) }, /got a BigUint64Array of 1/],
+    ['lfm2.attention.layer_norm_rms_epsilon', { 'lfm2.attention.layer_norm_rms_epsilon': [1e-5] }, /got a list of 1/],
+    ['lfm2.embedding_length', { 'lfm2.embedding_length': '2048' }, /expected a number, got "2048"/],
+    ['tokenizer.ggml.bos_token_id', { 'tokenizer.ggml.bos_token_id': new Int32Array([1]) }, /got a Int32Array of 1/],
+    ['tokenizer.ggml.eos_token_id', { 'tokenizer.ggml.eos_token_id': true }, /expected a number, got true/],
+    // u64 beyond 2^53 would round; sizes beyond i32 and layer counts beyond MAX_LAYERS are corruption.
+    ['lfm2.context_length', { 'lfm2.context_length': 2n ** 53n + 1n }, /9007199254740993 does not fit a JS number exactly/],
+    ['lfm2.feed_forward_length', { 'lfm2.feed_forward_length': 2 ** 31 }, /expected <= 2147483647/],
+    ['lfm2.block_count', { 'lfm2.block_count': 5000 }, /expected <= 4096/],
+    // Per-layer kv heads: integers >= 0 (bigints welcome), each bad entry named.
+    ['lfm2.attention.head_count_kv[2]', { 'lfm2.attention.head_count_kv': [0, 0, 'x', ...Array(13).fill(0)] }, /got "x"/],
+    ['lfm2.attention.head_count_kv[1]', { 'lfm2.attention.head_count_kv': [0, -8, ...Array(14).fill(0)] }, /got -8/],
+    ['lfm2.attention.head_count_kv[0]', { 'lfm2.attention.head_count_kv': [[8], ...Array(15).fill(0)] }, /got a list of 1/],
+    // f32 values: eps and theta must stay finite in f32.
+    ['lfm2.rope.freq_base', { 'lfm2.rope.freq_base': 1e39 }, /does not fit a 32-bit float/],
+    ['lfm2.attention.layer_norm_rms_epsilon', { 'lfm2.attention.layer_norm_rms_epsilon': Infinity }, /expected a number, got Infinity/],
   ])('rejects bad %s', (field, over, msg) => {
     try {
       configFromGguf(meta(over), 'm.gguf');

@@ -506,6 +506,55 @@ describe('GGUF validation errors', () => {
     await expectFormatError(bytes, "tensor 'b'", /overlaps tensor 'a'/);
   });
 
+  // The data section is pinned by gguf.cpp's layout rule (tensors packed in file order, each padded to the
+  // alignment) and by the file's end (nothing after the last tensor's padding), so a general.alignment the file was
+  // not written with, or swapped offsets, are errors instead of weights read from the wrong bytes.
+  /** Tensors a (F32 [4]) and b (F32 [8]) at the given offsets; `data` bytes after the header padding. */
+  const twoTensors = (offA: number, offB: number, data: number, alignment?: number) => {
+    const b = head(3, 2, alignment === undefined ? 0 : 1);
+    if (alignment !== undefined) b.str('general.alignment').u32(T.UINT32).u32(alignment);
+    b.str('a').u32(1).u64(4).u32(GgmlType.F32).u64(offA);
+    b.str('b').u32(1).u64(8).u32(GgmlType.F32).u64(offB);
+    b.padTo(alignment ?? 32);
+    return b.u8(...new Uint8Array(data)).build();
+  };
+
+  it('tensors packed in file order, the last one padded or not, are read', async () => {
+    expect((await readGguf(src(twoTensors(0, 32, 64)))).tensors.map((t) => t.nbytes)).toEqual([16, 32]);
+    const unpadded = twoTensors(0, 16, 48, 16); // alignment 16: b ends exactly at the end of the file
+    expect((await readGguf(src(unpadded))).tensors[1].offset).toBe((await readGguf(src(unpadded))).dataOffset + 16);
+  });
+
+  it('a tensor not at the packed offset (a gap, or the order swapped) is an error naming it and the expected offset', async () => {
+    await expectFormatError(twoTensors(0, 64, 96), "tensor 'b'", /data offset 64 breaks the layout: .* so this one must start at 32/);
+    await expectFormatError(twoTensors(32, 0, 64), "tensor 'a'", /data offset 32 breaks the layout: .* must start at 0/);
+  });
+
+  it('bytes after the last tensor and its padding mean the data section is not where the header says', async () => {
+    await expectFormatError(twoTensors(0, 32, 64 + 1), 'data section', /1 bytes follow the last tensor's data \(byte \d+\) and its padding/);
+    // No tensors: at most the header's padding may follow.
+    const b = head(3, 0, 1).str('k').u32(T.UINT8).u8(1);
+    await expectFormatError(b.padTo(32).u8(...new Uint8Array(32)).build(), 'data section', /32 bytes follow the header and its padding/);
+  });
+
+  it('a general.alignment the file was not written with is caught, whichever way it moves the data', async () => {
+    // Written with alignment 32; the header (with the key) ends 16 bytes past a 32-byte boundary, so alignment 16
+    // puts the data section 16 bytes early: every offset is still a multiple of 16, and only the end gives it away.
+    const build = (alignment: number) => {
+      for (let pad = 0; pad < 32; pad++) {
+        const b = head(3, 2, 2).str('general.alignment').u32(T.UINT32).u32(alignment).str('c').u32(T.STRING).str('x'.repeat(pad));
+        b.str('a').u32(1).u64(8).u32(GgmlType.F32).u64(0);
+        b.str('b').u32(1).u64(8).u32(GgmlType.F32).u64(32);
+        if (b.length % 32 === 8) return b.padTo(32).u8(...new Uint8Array(64)).build();
+      }
+      throw new Error('unreachable');
+    };
+    await expectFormatError(build(16), 'data section', /16 bytes follow .*\(a general\.alignment of 16 that the file was not written with/);
+    // Alignment 64 moves it late: the last tensor runs past the end of the file.
+    await expectFormatError(build(64), "tensor 'b'", /data offset 32 is not a multiple of the alignment 64/);
+    expect((await readGguf(src(build(32)))).tensors.map((t) => t.offset % 32)).toEqual([0, 0]);
+  });
+
   it('tensor reads: unknown names and types that cannot be dequantized are TensorErrors', async () => {
     const bytes = concatParts(writeGguf({ metadata: [], tensors: [{ name: 'q41', dims: [32], type: GgmlType.Q4_1, data: new Uint8Array(20) }] }));
     const file = await readGguf(src(bytes));

@@ -7,9 +7,11 @@ import { bytesSource, memoryFileSet } from '../reference/bytes.js';
 import { ConfigError, FormatError, TensorError } from '../reference/errors.js';
 import { concatParts, gv, readGguf, readGgufTensorBytes, writeGguf, type GgufValue } from '../reference/gguf.js';
 import { GgmlType } from '../reference/ggml-type.js';
-import { loadModel } from '../reference/load.js';
+import { loadModel, type ModelInput } from '../reference/load.js';
 import { forward, newState } from '../reference/model.js';
-import { synthGguf, synthHfFolder, synthModel } from '../src/synth/random-model.js';
+import { createWasmCore } from '../src/engine/wasm-core.js';
+import { synthGguf, synthHfFolder, synthModel, type SynthFileType } from '../src/synth/random-model.js';
+import { kquantGguf } from './fuzz/lib/seeds.js';
 import { expectBitwiseEqual } from './compare.js';
 
 const spec = GOLDEN_SHAPES[0]; // tiny-gqa4: layers conv, attention, conv, attention
@@ -154,5 +156,64 @@ describe('HF folders that disagree with their config', () => {
     const e = await loadModel({ hf: memoryFileSet({ 'config.json': folder['config.json'] }, 'empty') }).catch((x: Error) => x);
     expect(e).toBeInstanceOf(FormatError);
     expect((e as Error).message).toMatch(/model\.safetensors.*model\.safetensors\.index\.json/);
+  });
+});
+
+// --- NaN and Inf weights (issue 7): both engines reject them at load, naming the tensor -----------------------------
+
+describe('NaN and Inf weights are a TensorError at load, in the oracle and in the WASM engine', () => {
+  type Poisoned = { label: string; input: () => ModelInput; tensor: string; msg: RegExp };
+  const poisonedGguf = async (type: SynthFileType, tensor: string, at: number, bytes: number[], msg: RegExp): Promise<Poisoned> => {
+    const file = concatParts(synthGguf(synth, type));
+    const f = await readGguf(bytesSource(file));
+    file.set(bytes, f.tensorsByName.get(tensor)!.offset + at);
+    return { label: `${type} ${tensor}`, input: () => ({ gguf: bytesSource(file, 'nan.gguf') }), tensor, msg };
+  };
+  const poisonedHf = (dtype: 'F32' | 'F16' | 'BF16', tensor: string, value: number, msg: RegExp): Poisoned => {
+    const m = { ...synth, tensors: synth.tensors.map((t) => (t.name === tensor ? { ...t, make: () => Object.assign(t.make(), { 5: value }) } : t)) };
+    const files = synthHfFolder(m, dtype);
+    return { label: `HF ${dtype} ${tensor}`, input: () => ({ hf: memoryFileSet(files, 'nan-hf') }), tensor, msg };
+  };
+
+  const cases = async (): Promise<Poisoned[]> => [
+    await poisonedGguf('F32', 'blk.1.attn_k.weight', 4 * 9, [0x00, 0x00, 0xc0, 0x7f], /element 9 is NaN/),
+    await poisonedGguf('F16', 'token_embd.weight', 2 * 100, [0x00, 0xfc], /element 100 is -Inf/),
+    await poisonedGguf('Q8_0', 'blk.2.ffn_down.weight', 34 * 3, [0x00, 0x7c], /Q8_0 block 3 \(elements 96\.\.127\) has scale d = \+Inf/),
+    await poisonedGguf('Q4_0', 'blk.3.attn_output.weight', 18 * 7, [0x00, 0x7e], /Q4_0 block 7 .* scale d = NaN/),
+    await poisonedGguf('Q4_0', 'blk.0.shortconv.conv.weight', 4 * 2, [0x00, 0x00, 0x80, 0x7f], /element 2 is \+Inf/), // F32 kernel in a Q4_0 file
+    await poisonedGguf('Q8_0', 'token_embd_norm.weight', 0, [0x01, 0x00, 0x80, 0xff], /element 0 is NaN/),
+    poisonedHf('F32', 'model.layers.1.self_attn.q_layernorm.weight', NaN, /element 5 is NaN/),
+    poisonedHf('F16', 'model.layers.2.feed_forward.w3.weight', Infinity, /element 5 is \+Inf/),
+    poisonedHf('BF16', 'model.embed_tokens.weight', -Infinity, /element 5 is -Inf/),
+  ];
+
+  it('each stored type, in both engines', async () => {
+    for (const c of await cases()) {
+      for (const [engine, load] of [['reference', () => loadModel(c.input())], ['wasm', () => createWasmCore(c.input(), { contextLength: 4 })]] as const) {
+        const e = await (load as () => Promise<unknown>)().then(() => null, (x: unknown) => x);
+        expect(e, `${c.label} (${engine})`).toBeInstanceOf(TensorError);
+        expect((e as TensorError).tensor, `${c.label} (${engine})`).toBe(c.tensor);
+        expect((e as Error).message, `${c.label} (${engine})`).toMatch(c.msg);
+      }
+    }
+  });
+
+  it('a K-quant dmin (Q4_K) or d (Q6_K) that is not finite', async () => {
+    const file = kquantGguf();
+    const f = await readGguf(bytesSource(file));
+    for (const [tensor, at, msg] of [['blk.0.ffn_up.weight', 144 + 2, /Q4_K block 1 .* min dmin = \+Inf/], ['token_embd.weight', 210 * 4 + 208, /Q6_K block 4 .* scale d = \+Inf/]] as const) {
+      const bad = file.slice();
+      bad.set([0x00, 0x7c], f.tensorsByName.get(tensor)!.offset + at);
+      for (const load of [() => loadModel({ gguf: bytesSource(bad, 'k.gguf') }), () => createWasmCore({ gguf: bytesSource(bad, 'k.gguf') }, { contextLength: 4 })]) {
+        await expect((load as () => Promise<unknown>)()).rejects.toThrow(msg);
+      }
+    }
+  });
+
+  it('the unpoisoned files load in both engines (the scan rejects nothing a real model holds)', async () => {
+    for (const input of [() => ({ gguf: bytesSource(kquantGguf()) }), () => ({ gguf: bytesSource(concatParts(synthGguf(synth, 'F16'))) }), () => ({ hf: memoryFileSet(synthHfFolder(synth, 'BF16')) })]) {
+      await expect(loadModel(input())).resolves.toBeTruthy();
+      await expect(createWasmCore(input(), { contextLength: 4 })).resolves.toBeTruthy();
+    }
   });
 });

@@ -21,6 +21,7 @@
 
 import { InputError, TensorError } from '../../reference/errors.js';
 import { deriveDims, type Lfm2Dims } from '../../reference/config.js';
+import { checkFinite } from '../../reference/finite.js';
 import { GgmlType, ggmlTypeName, GGML_TYPES } from '../../reference/ggml-type.js';
 import type { ModelInput } from '../../reference/load.js';
 import type { TapFn } from '../../reference/model.js';
@@ -297,7 +298,10 @@ async function loadWeights(wasm: WasmExports, arena: Arena, src: RawTensors, pla
   }
   const { D, Lc } = dims;
   for (const v of plan.vecs) {
-    const x = dequantize(src.type(v.name), await src.readRows(v.name, 0, 1, v.n), v.n);
+    const t = src.type(v.name);
+    const raw = await src.readRows(v.name, 0, 1, v.n);
+    checkFinite(t, raw, src.name, v.name); // NaN / Inf weights are a TensorError at load
+    const x = dequantize(t, raw, v.n);
     if (v.transposeLc) {
       // (D, Lc) -> (Lc, D): tap k of every channel contiguous, for the SIMD conv
       const out = arena.f32(v.ptr, v.n);

@@ -5,6 +5,7 @@
 // in chunks): rows go through a staging area inside WASM memory a few MiB at a time.
 
 import { TensorError } from '../../reference/errors.js';
+import { checkFinite } from '../../reference/finite.js';
 import { configFromGguf, configFromHf, type Lfm2Config } from '../../reference/config.js';
 import { GgmlType, ggmlRowBytes } from '../../reference/ggml-type.js';
 import { ggufGet, ggufTensorShape, readGguf, type GgufFile } from '../../reference/gguf.js';
@@ -140,6 +141,7 @@ export async function loadMatrix(
       bytes = arena.u8(rawP, n * rawRow);
       await src.readRowsInto(name, r0, n, K, bytes);
     } else bytes = await src.readRows(name, r0, n, K);
+    checkFinite(t, bytes, src.name, name, r0 * K); // NaN / Inf weights (or scales) are a TensorError at load
     if (native) {
       if (!src.readRowsInto) arena.u8(rawP, bytes.length).set(bytes);
       if (code === WeightCode.Q4_0_X4) wasm.repackQ4_0(dst, rawP, r0, n, K, R);

@@ -21,6 +21,7 @@
 // exactly).
 
 import { Tokenizer } from '@huggingface/tokenizers';
+import { describeValue, isPlainObject } from '../../reference/describe.js';
 import { ConfigError, FormatError, InputError } from '../../reference/errors.js';
 import type { GgufFile } from '../../reference/gguf.js';
 import { THINK_END, THINK_START, TOOL_CALL_END, TOOL_CALL_START } from '../chat/markers.js';
@@ -87,6 +88,15 @@ interface Parts {
   chatTemplate: string | undefined;
 }
 
+/**
+ * Token ids at or above this are corruption (the largest real vocabularies have about 262,000 tokens). The token
+ * list is indexed by id, so an id of 2^31 in a tokenizer.json would otherwise mean a 2^31-entry list: a hang.
+ */
+export const MAX_TOKEN_ID = 1 << 21;
+
+/** Run through a new tokenizer once, so that a file the library accepts but cannot run fails at load. */
+const SAMPLE_TEXT = "Hi <|im_start|>user\n12 x's? <think>é漢</think>";
+
 const BYTE_OF_CHAR: ReadonlyMap<string, number> = new Map(bytesToUnicode().map((c, b) => [c, b]));
 const utf8 = new TextEncoder();
 const EMPTY = new Uint8Array(0);
@@ -127,7 +137,16 @@ export class Lfm2Tokenizer {
     this.tokens = p.tokens;
     this.tokenTypes = p.tokenTypes;
     this.vocabSize = p.tokens.length;
-    this.hf = new Tokenizer(p.json, {});
+    // @huggingface/tokenizers throws plain Errors for shapes it cannot build ("Unknown PreTokenizer type"), and some
+    // only on first use (a pre-tokenizer regex too large to compile): build it and run a sample through it here.
+    try {
+      // No post-processor: BOS is added here (encode's addBos), and the library applies a TemplateProcessing even
+      // with add_special_tokens false (a template without $A would silently drop the text).
+      this.hf = new Tokenizer({ ...p.json, post_processor: null }, {});
+      if (this.hf.model && this.hf.pre_tokenizer) this.hf.encode(SAMPLE_TEXT, { add_special_tokens: false });
+    } catch (e) {
+      throw new FormatError(p.source, '(tokenizer)', `@huggingface/tokenizers cannot use it: ${e instanceof Error ? e.message.slice(0, 200) : describeValue(e)}`);
+    }
     const model = this.hf.model;
     if (!model || !this.hf.pre_tokenizer) throw new FormatError(p.source, 'model', '@huggingface/tokenizers built no model or pre-tokenizer');
     this.toId = model.tokens_to_ids;
@@ -169,48 +188,54 @@ export class Lfm2Tokenizer {
 
     const model = json.model as Record<string, unknown> | undefined;
     if (!model || typeof model !== 'object') throw new FormatError(src, 'model', 'missing');
-    if (model.type !== 'BPE') throw new FormatError(src, 'model.type', `unsupported tokenizer model ${JSON.stringify(model.type)}: LFM2 uses "BPE"`);
+    if (model.type !== 'BPE') throw new FormatError(src, 'model.type', `unsupported tokenizer model ${describeValue(model.type)}: LFM2 uses "BPE"`);
     if (model.byte_fallback) throw new FormatError(src, 'model.byte_fallback', 'byte fallback is not supported (LFM2 is byte-level BPE)');
     if (json.normalizer != null) throw new FormatError(src, 'normalizer', 'LFM2 has no normalizer; normalizers are not supported');
     const decoder = json.decoder as { type?: unknown } | null | undefined;
-    if (decoder?.type !== 'ByteLevel') throw new FormatError(src, 'decoder.type', `expected "ByteLevel", got ${JSON.stringify(decoder?.type)}`);
+    if (decoder?.type !== 'ByteLevel') throw new FormatError(src, 'decoder.type', `expected "ByteLevel", got ${describeValue(decoder?.type)}`);
     const vocab = model.vocab as Record<string, unknown> | undefined;
     if (!vocab || typeof vocab !== 'object') throw new FormatError(src, 'model.vocab', 'missing');
     if (!Array.isArray(model.merges)) throw new FormatError(src, 'model.merges', 'missing');
     const merges = model.merges.map((m: unknown, i: number): [string, string] => {
       const pair = typeof m === 'string' ? m.split(' ') : m;
       if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string' || typeof pair[1] !== 'string') {
-        throw new FormatError(src, 'model.merges', `entry ${i} ${JSON.stringify(m)} is not "left right" or [left, right]`);
+        throw new FormatError(src, 'model.merges', `entry ${i} ${describeValue(m)} is not "left right" or [left, right]`);
       }
       return [pair[0], pair[1]];
     });
 
     // Added tokens: tokenizer.json's, plus any that only tokenizer_config.json's added_tokens_decoder lists.
-    const addedJson: Record<string, unknown>[] = Array.isArray(json.added_tokens) ? [...json.added_tokens] : [];
-    const seen = new Map<number, string>();
-    for (const a of addedJson) seen.set(Number(a.id), String(a.content));
-    const atd = (config.added_tokens_decoder ?? {}) as Record<string, Record<string, unknown>>;
+    const toAdded = (a: unknown, file: string, field: string): Added => {
+      const o = isPlainObject(a) ? a : {};
+      const id = o.id;
+      if (!(typeof id === 'number' && Number.isInteger(id) && id >= 0 && id < MAX_TOKEN_ID) || typeof o.content !== 'string' || o.content === '') {
+        const got = isPlainObject(a) ? `id ${describeValue(id)}, content ${describeValue(o.content)}` : describeValue(a);
+        const Err = file === src ? FormatError : ConfigError;
+        throw new Err(file, field, `needs an integer id in 0..${MAX_TOKEN_ID - 1} and a non-empty content, got ${got}`);
+      }
+      return { id, content: o.content, special: o.special === true, lstrip: o.lstrip === true, rstrip: o.rstrip === true };
+    };
+    const added: Added[] = Array.isArray(json.added_tokens) ? json.added_tokens.map((a, i) => toAdded(a, src, `added_tokens[${i}]`)) : [];
+    const seen = new Map<number, string>(added.map((a) => [a.id, a.content]));
+    const atd = config.added_tokens_decoder ?? {};
+    if (!isPlainObject(atd)) throw new ConfigError('tokenizer_config.json', 'added_tokens_decoder', `expected an object {id: token}, got ${describeValue(atd)}`);
     for (const [k, v] of Object.entries(atd)) {
-      const id = Number(k);
-      const have = seen.get(id);
-      if (have === undefined) addedJson.push({ id, ...v });
-      else if (have !== v.content) {
-        throw new ConfigError('tokenizer_config.json', `added_tokens_decoder.${k}`, `is ${JSON.stringify(v.content)} but tokenizer.json has ${JSON.stringify(have)}`);
+      const field = `added_tokens_decoder.${k}`;
+      const a = toAdded(isPlainObject(v) ? { ...v, id: /^\d+$/.test(k) ? Number(k) : k } : v, 'tokenizer_config.json', field);
+      const have = seen.get(a.id);
+      if (have === undefined) added.push(a);
+      else if (have !== a.content) {
+        throw new ConfigError('tokenizer_config.json', field, `is ${describeValue(a.content)} but tokenizer.json has ${describeValue(have)}`);
       }
     }
-    const added: Added[] = addedJson.map((a, i) => {
-      const id = a.id;
-      if (!(typeof id === 'number' && Number.isInteger(id) && id >= 0) || typeof a.content !== 'string' || a.content === '') {
-        throw new FormatError(src, `added_tokens[${i}]`, `needs an integer id >= 0 and a non-empty content, got ${JSON.stringify(a)}`);
-      }
-      return { id, content: a.content, special: a.special === true, lstrip: a.lstrip === true, rstrip: a.rstrip === true };
-    });
 
     // Token list and types: vocab entries are NORMAL; added tokens overwrite their id (as @huggingface/tokenizers
     // does): special -> CONTROL, plain -> USER_DEFINED. Ids nobody names stay holes (type 0).
     const tokens: (string | undefined)[] = [];
     for (const [s, id] of Object.entries(vocab)) {
-      if (!(typeof id === 'number' && Number.isInteger(id) && id >= 0)) throw new FormatError(src, 'model.vocab', `${JSON.stringify(s)} has id ${JSON.stringify(id)}`);
+      if (!(typeof id === 'number' && Number.isInteger(id) && id >= 0 && id < MAX_TOKEN_ID)) {
+        throw new FormatError(src, 'model.vocab', `${describeValue(s)} has id ${describeValue(id)} (expected an integer in 0..${MAX_TOKEN_ID - 1})`);
+      }
       tokens[id] = s;
     }
     for (const a of added) tokens[a.id] = a.content;
