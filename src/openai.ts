@@ -6,7 +6,7 @@
 // do. Tool calls come as `tool_calls` with JSON `arguments`. Streaming yields chunk objects; `toSSE(chunk)` and
 // `SSE_DONE` turn them into a server-sent-events body.
 // Extensions beyond OpenAI's parameters: top_k, min_p, repetition_penalty, reasoning_budget, keep_past_thinking,
-// loop_guard, signal. finish_reason may also be 'abort' or 'loop' (see src/generate/generate.ts).
+// loop_guard, context_overflow ('error' | 'drop-oldest': see src/lfm.ts), signal. finish_reason may also be 'abort' or 'loop' (see src/generate/generate.ts).
 // Not supported (an InputError says so): n > 1, tool_choice other than 'auto' / 'none', logprobs,
 // response_format.
 
@@ -39,6 +39,7 @@ export interface ChatCompletionCreateParams {
   reasoning_budget?: number;
   keep_past_thinking?: boolean;
   loop_guard?: LoopGuardOptions & { onReasoningLoop?: 'close-thinking' | 'stop' };
+  context_overflow?: ChatOptions['context_overflow'];
   signal?: AbortSignal;
 }
 
@@ -114,7 +115,7 @@ function toChatOptions(p: ChatCompletionCreateParams): ChatOptions {
   const copy = <K extends keyof ChatOptions & keyof ChatCompletionCreateParams>(k: K) => {
     if (p[k] !== undefined && p[k] !== null) (o as Record<string, unknown>)[k] = p[k];
   };
-  for (const k of ['temperature', 'top_p', 'top_k', 'min_p', 'repetition_penalty', 'presence_penalty', 'frequency_penalty', 'seed', 'reasoning_budget', 'keep_past_thinking', 'loop_guard', 'signal'] as const) copy(k);
+  for (const k of ['temperature', 'top_p', 'top_k', 'min_p', 'repetition_penalty', 'presence_penalty', 'frequency_penalty', 'seed', 'reasoning_budget', 'keep_past_thinking', 'loop_guard', 'context_overflow', 'signal'] as const) copy(k);
   const max = p.max_completion_tokens ?? p.max_tokens;
   if (max !== undefined && max !== null) o.max_tokens = max;
   if (p.stop !== undefined && p.stop !== null) o.stop = p.stop;
