@@ -13,10 +13,11 @@
 // State: the position, per conv layer the last Lc-1 rows of b*x, per attention layer K and V rows (f16 by default,
 // rounded to nearest even as llama.cpp's cache; f32 with `kvCache: 'f32'`) for every position up to the capacity.
 // The capacity is the model's own context unless asked for less (or it does not fit in WASM memory): its cache is
-// reserved up front as address space only, and pages become resident as positions fill. A snapshot holds only the conv states and the tokens: the K/V rows of a prefix
-// are never rewritten while the cache still holds that prefix (later tokens go to later rows), so restore() just
-// sets the position back when the cache's tokens start with the snapshot's, and re-reads the snapshot's tokens
-// otherwise (bitwise the same state: prefill equals step-by-step decoding).
+// reserved up front as address space only, and pages become resident as positions fill. A snapshot holds only the
+// conv states and the tokens: the K/V rows of a prefix are never rewritten while the cache still holds that prefix
+// (later tokens go to later rows), so restore() just sets the position back when the cache's tokens start with the
+// snapshot's, and re-reads the snapshot's tokens otherwise (bitwise the same state: prefill equals step-by-step
+// decoding).
 //
 // Deliberately not here (yet): chunked reads of HF safetensors tensors (each is read whole, then converted in
 // chunks).
