@@ -15,8 +15,10 @@ export {
 export { matvecQ4_0, matvecQ4_0Scalar, gemmQ4_0, matvecQ8_0, matvecQ8_0Scalar, gemmQ8_0, matvecF32, matvecF32Scalar, gemmF32 } from './matmul';
 export {
   rmsnorm, rmsnormScalar, rope, ropeScalar, siluMul, siluMulScalar, softmax, softmaxScalar, shortConv, shortConvScalar,
-  attention, attentionScalar,
 } from './ops';
+export {
+  attention, attentionScalar, attentionBlocks, attentionBlocksScalar, attentionMerge, attentionMergeScalar, attnWorkFloats, kvWrite,
+} from './attention';
 export { expf } from './common';
 
 /** 1 when the build uses relaxed SIMD. */

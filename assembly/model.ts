@@ -3,9 +3,10 @@
 // same tap points; the host (src/engine/wasm-core.ts) calls forward() once per step, never once per op.
 //
 // Threads (threads.ts): every thread calls forward(m, ith, nth) at once; each section computes thread ith's share
-// (token rows for the row-wise ops, row groups for the matmuls, channels for the conv, (token, kv head) units for
-// attention) and a barrier separates a section from the next one that reads its output. Row-wise ops that follow
-// each other on the same rows (residual -> norm -> quantize) need no barrier between them.
+// (token rows for the row-wise ops, row groups for the matmuls, channels for the conv, (kv head, token) or
+// (kv head, position block) units for attention) and a barrier separates a section from the next one that reads
+// its output. Row-wise ops that follow each other on the same rows (residual -> norm -> quantize) need no barrier
+// between them.
 //
 // Shape legend (spec §2): T new tokens, D hidden, H query heads, K kv heads, hd head dim, F FFN width,
 // V vocab, Lc conv kernel length. Matrices are (out, in); activations are (T, width) row-major f32.
@@ -17,7 +18,8 @@
 
 import { QK, ACT_BLOCK_BYTES, quantizeActBlocks, quantizeActRows, dequantRowX4 } from './quant';
 import { gemmF32, gemmQ4_0, gemmQ8_0, matvecQ4_0, matvecQ8_0 } from './matmul';
-import { attention, rmsnorm, rope, shortConv, siluMul } from './ops';
+import { rmsnorm, rope, shortConv, siluMul } from './ops';
+import { ATT_BLOCK, attention, attentionBlocks, attentionMerge, attnWorkFloats, kvWrite } from './attention';
 import { barrier, share } from './threads';
 
 // @ts-ignore: decorator
@@ -29,8 +31,9 @@ const M_D = 0, M_H = 1, M_K = 2, M_HD = 3, M_F = 4, M_V = 5, M_LC = 6, M_NLAYERS
 const M_POS = 10;
 const M_EMBED = 12, M_EMBED_T = 13, M_HEAD = 14, M_HEAD_T = 15, M_FINAL_NORM = 16, M_ROPE = 17, M_TAPS = 18;
 const M_H_BUF = 19, M_XB = 20, M_OB = 21, M_BCX = 22, M_BX = 23, M_Q = 24, M_KB = 25, M_VB = 26, M_ATTN = 27;
-const M_GATE = 28, M_UP = 29, M_ACT = 30, M_SCORES = 31, M_LOGITS = 32, M_CONV_OUT = 33, M_CONV_Y = 34;
+const M_GATE = 28, M_UP = 29, M_ACT = 30, M_ATTN_WORK = 31, M_LOGITS = 32, M_CONV_OUT = 33, M_CONV_Y = 34;
 const M_TOKENS = 35, M_NTOK = 36, M_ALL_LOGITS = 37, M_CTL = 38;
+const M_KV_F16 = 39, M_ATTN_PARTS = 40, M_ATTN_ML = 41;
 const M_LAYERS = 64, LAYER_WORDS = 24;
 // layer words
 const L_KIND = 0, L_OP_NORM = 1, L_FFN_NORM = 2, L_W1 = 3, L_W1_T = 4, L_W3 = 5, L_W3_T = 6, L_W2 = 7, L_W2_T = 8;
@@ -173,19 +176,26 @@ export function forward(m: usize, ith_: i32, nth_: i32): void {
       tap(l, T_QR, q, T, H * hd);
       tap(l, T_KR, k, T, K * hd);
 
-      // this thread's K and V head rows into the caches at positions pos0 + t
-      const kc = ptr(lw, L_KC), vc = ptr(lw, L_VC);
-      const kvRow = <usize>(K * hd * 4), headB = <usize>(hd * 4);
-      for (let r = k0; r < k1; r++) {
-        const at = <usize>(pos0 + r / K) * kvRow + <usize>(r % K) * headB;
-        memory.copy(kc + at, k + <usize>r * headB, headB);
-        memory.copy(vc + at, v + <usize>r * headB, headB);
-      }
+      // this thread's K and V head rows into the caches at positions pos0 + t (f16: rounded to nearest even)
+      const kc = ptr(lw, L_KC), vc = ptr(lw, L_VC), f16 = word(m, M_KV_F16);
+      const cap = (word(m, M_CAPACITY) + 7) & ~7; // cache rows per kv head (whole K tiles)
+      kvWrite(k, v, kc, vc, pos0, K, hd, cap, f16, k0, k1);
       barrier(ctl, nth);
 
+      // attention in fixed blocks of ATT_BLOCK positions, folded in block order (attention.ts): the same bits
+      // whichever thread computes a block. Prefill: threads split (kv head, token) units. Decode: threads split
+      // (kv head, block) units into partials, then the query heads to fold them.
       const attn = ptr(m, M_ATTN); // (T, H*hd)
-      const scores = ptr(m, M_SCORES) + <usize>ith * <usize>(word(m, M_CAPACITY) * 4); // this thread's (capacity)
-      attention(q, kc, vc, attn, scores, T, pos0, H, K, hd, share(T * K, ith, nth), share(T * K, ith + 1, nth));
+      const ml = ptr(m, M_ATTN_ML); // (T, H, 2) running max and sum
+      const work = ptr(m, M_ATTN_WORK) + <usize>ith * <usize>(attnWorkFloats(H / K, hd) * 4); // this thread's
+      if (T == 1) {
+        const nb = (pos0 + ATT_BLOCK) / ATT_BLOCK, parts = ptr(m, M_ATTN_PARTS);
+        attentionBlocks(q, kc, vc, parts, work, pos0, H, K, hd, cap, f16, share(K * nb, ith, nth), share(K * nb, ith + 1, nth));
+        barrier(ctl, nth);
+        attentionMerge(parts, attn, ml, H, hd, nb, share(H, ith, nth), share(H, ith + 1, nth));
+      } else {
+        attention(q, kc, vc, attn, ml, work, T, pos0, H, K, hd, cap, f16, share(T * K, ith, nth), share(T * K, ith + 1, nth));
+      }
       barrier(ctl, nth);
       tap(l, T_ATTN, attn, T, H * hd);
       const oT = word(lw, L_OP_T);

@@ -1,7 +1,7 @@
 // The f32 operators of the forward pass, each SIMD version right after its scalar twin: RMSNorm, NeoX RoPE,
-// SiLU * mul, softmax, the causal short conv with its state, and GQA attention over the KV cache.
+// SiLU * mul, softmax, and the causal short conv with its state (attention over the KV cache: attention.ts).
 //
-// Mirrors reference/model.ts (rmsnorm, rope, the conv block, the attention loop). The oracle accumulates in f64;
+// Mirrors reference/model.ts (rmsnorm, rope, the conv block). The oracle accumulates in f64;
 // these accumulate in f32 (the SIMD versions in four lanes), which is the tolerance the engine tests name.
 // Vectorised loops need lengths that are multiples of 4 (D, head dim, FFN width all are: they are multiples of
 // 32 for the quantized matrices); the twins take any length.
@@ -171,66 +171,4 @@ export function shortConv(bcx: usize, kw: usize, state: usize, bx: usize, out: u
     }
   }
   convStateOut(state, bx, T, D, Lc, c0, c1);
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// GQA attention for T new tokens at positions pos0 .. pos0+T-1, whose K and V rows are already in the cache.
-// q (T, H, hd); kc, vc (capacity, K*hd) this layer's caches; out (T, H*hd); scores scratch of pos0+T floats.
-// Query head h reads kv head h / (H/K); token t sees cache rows 0 .. pos0+t (causal). Work units are (token, kv
-// head) pairs u = t*K + g, for u in [u0, u1): threads split them; a unit covers the H/K query heads of its group.
-
-export function attentionScalar(q: usize, kc: usize, vc: usize, out: usize, scores: usize, T: i32, pos0: i32, H: i32, K: i32, hd: i32, u0: i32, u1: i32): void {
-  const group = H / K;
-  const kvRow = <usize>(K * hd * 4);
-  const scale: f32 = <f32>1.0 / sqrt<f32>(<f32>hd);
-  for (let u = u0; u < u1; u++) {
-    const t = u / K, g = u % K;
-    const n = pos0 + t + 1;
-    for (let h = g * group; h < (g + 1) * group; h++) {
-      const qp = q + <usize>((t * H + h) * hd * 4);
-      for (let j = 0; j < n; j++) {
-        const kp = kc + <usize>j * kvRow + <usize>(g * hd * 4);
-        let s: f32 = 0;
-        for (let i = 0; i < hd; i++) s += load<f32>(qp + <usize>(i * 4)) * load<f32>(kp + <usize>(i * 4));
-        store<f32>(scores + <usize>(j * 4), s * scale);
-      }
-      softmaxScalar(scores, n);
-      const op = out + <usize>((t * H + h) * hd * 4);
-      for (let i = 0; i < hd; i++) {
-        let o: f32 = 0;
-        for (let j = 0; j < n; j++) o += load<f32>(scores + <usize>(j * 4)) * load<f32>(vc + <usize>j * kvRow + <usize>((g * hd + i) * 4));
-        store<f32>(op + <usize>(i * 4), o);
-      }
-    }
-  }
-}
-
-export function attention(q: usize, kc: usize, vc: usize, out: usize, scores: usize, T: i32, pos0: i32, H: i32, K: i32, hd: i32, u0: i32, u1: i32): void {
-  const group = H / K;
-  const kvRow = <usize>(K * hd * 4);
-  const scale: f32 = <f32>1.0 / sqrt<f32>(<f32>hd);
-  for (let u = u0; u < u1; u++) {
-    const t = u / K, g = u % K;
-    const n = pos0 + t + 1;
-    for (let h = g * group; h < (g + 1) * group; h++) {
-      const qp = q + <usize>((t * H + h) * hd * 4);
-      for (let j = 0; j < n; j++) {
-        const kp = kc + <usize>j * kvRow + <usize>(g * hd * 4);
-        let a = f32x4.splat(0);
-        for (let i = 0; i < hd; i += 4) a = f32x4.add(a, f32x4.mul(v128.load(qp + <usize>(i * 4)), v128.load(kp + <usize>(i * 4))));
-        const s = f32x4.extract_lane(a, 0) + f32x4.extract_lane(a, 1) + f32x4.extract_lane(a, 2) + f32x4.extract_lane(a, 3);
-        store<f32>(scores + <usize>(j * 4), s * scale);
-      }
-      softmax(scores, n);
-      const op = out + <usize>((t * H + h) * hd * 4);
-      for (let i = 0; i < hd; i += 4) v128.store(op + <usize>(i * 4), f32x4.splat(0));
-      for (let j = 0; j < n; j++) {
-        const p = f32x4.splat(load<f32>(scores + <usize>(j * 4)));
-        const vp = vc + <usize>j * kvRow + <usize>(g * hd * 4);
-        for (let i = 0; i < hd; i += 4) {
-          v128.store(op + <usize>(i * 4), f32x4.add(v128.load(op + <usize>(i * 4)), f32x4.mul(p, v128.load(vp + <usize>(i * 4)))));
-        }
-      }
-    }
-  }
 }

@@ -1,8 +1,9 @@
 // Per-kernel figures (tinybench) at LFM2.5-1.2B sizes: GB/s of weights streamed and GOP/s (2 ops per
 // multiply-add) for the Q4_0 / Q8_0 matvec and GEMM kernels, and the time of the f32 operators of one token.
 //
-//   npm run bench:kernels [-- --simd baseline|relaxed]
+//   npm run bench:kernels [-- --simd baseline|relaxed] [--attention 512,4096,16384,32768] [--only attention]
 //
+// Attention: GB/s of KV cache read and GOP/s (2 ops per multiply-add, q.k and p.v) per layer.
 // Weight matrices are larger than the L2 cache (the 8192 x 2048 FFN matrices), as in decode. Random bytes: speed
 // does not depend on the values. Medians of tinybench samples; this VM is noisy (WASM.md §4.4: +-20-30 %).
 
@@ -49,7 +50,8 @@ const T = 64;
 const rows: string[] = [];
 const bench = new Bench({ time: 400, warmupTime: 100 });
 const meta = new Map<string, { bytes: number; ops: number }>();
-for (const [type, bb, mv, gemm] of [['Q4_0', 18, w.matvecQ4_0, w.gemmQ4_0], ['Q8_0', 34, w.matvecQ8_0, w.gemmQ8_0]] as const) {
+const onlyAttention = process.argv.includes('--only') && process.argv[process.argv.indexOf('--only') + 1] === 'attention';
+if (!onlyAttention) for (const [type, bb, mv, gemm] of [['Q4_0', 18, w.matvecQ4_0, w.gemmQ4_0], ['Q8_0', 34, w.matvecQ8_0, w.gemmQ8_0]] as const) {
   for (const [name, R, K] of shapes) {
     const pw = matrix(R, K, bb), act = activations(K, T), y = a.alloc(R * T * 4);
     const bytes = (R * K * bb) / 32;
@@ -61,7 +63,7 @@ for (const [type, bb, mv, gemm] of [['Q4_0', 18, w.matvecQ4_0, w.gemmQ4_0], ['Q8
     meta.set(gName, { bytes, ops: 2 * R * K * T });
   }
 }
-{
+if (!onlyAttention) {
   const D = 2048, F = 8192;
   const x = randomBytes(F * 4 * 2), y = a.alloc(F * 4), act = a.alloc(w.actRowBytes(F));
   const f = a.f32(x, 2 * F);
@@ -71,17 +73,40 @@ for (const [type, bb, mv, gemm] of [['Q4_0', 18, w.matvecQ4_0, w.gemmQ4_0], ['Q8
   bench.add('quantize activations (8192)', () => w.quantizeAct(x, act, F));
   bench.add('rmsnorm (2048)', () => w.rmsnorm(y, x, nw, 1, D, 1e-5));
   bench.add('siluMul (8192)', () => w.siluMul(y, x + F * 4, F));
-  const ctx = 512, H = 32, K = 8, hd = 64;
-  const kc = randomBytes(ctx * K * hd * 4), vc = randomBytes(ctx * K * hd * 4);
-  for (const p of [kc, vc]) a.f32(p, ctx * K * hd).forEach((_, i, arr) => (arr[i] = Math.sin(i)));
-  const q = a.alloc(H * hd * 4), out = a.alloc(H * hd * 4), sc = a.alloc(ctx * 4);
-  a.f32(q, H * hd).forEach((_, i, arr) => (arr[i] = Math.cos(i)));
-  bench.add(`attention (1 token, ${ctx} positions, 32/8 heads x 64)`, () => w.attention(q, kc, vc, out, sc, 1, ctx - 1, H, K, hd, 0, K));
+}
+{
+  // attention of one decode token over n cached positions, one layer of LFM2.5-1.2B (32 query heads, 8 kv heads x
+  // 64): the one-thread paths, decode (block partials + merge) and a prefill chunk of 64 tokens at the end of the
+  // context; f16 (default) and f32 caches. The cache is filled with the engine's own kvWrite.
+  const H = 32, K = 8, hd = 64, T = 64, work = a.alloc(w.attnWorkFloats(H / K, hd) * 4);
+  const sizes = (process.argv.includes('--attention') ? process.argv[process.argv.indexOf('--attention') + 1] : '512,4096,16384,32768').split(',').map(Number);
+  const nMax = Math.max(...sizes);
+  const rows = a.alloc(T * K * hd * 4);
+  a.f32(rows, T * K * hd).forEach((_, i, arr) => (arr[i] = Math.sin(i * 0.7)));
+  const q = a.alloc(T * H * hd * 4), out = a.alloc(T * H * hd * 4), ml = a.alloc(T * H * 2 * 4);
+  a.f32(q, T * H * hd).forEach((_, i, arr) => (arr[i] = Math.cos(i) * 0.3));
+  const parts = a.alloc(Math.ceil(nMax / 256) * H * (hd + 4) * 4);
+  for (const [f16, es] of [[1, 2], [0, 4]] as const) {
+    const cap = nMax, kc = a.alloc(cap * K * hd * es), vc = a.alloc(cap * K * hd * es);
+    for (let p0 = 0; p0 < nMax; p0 += T) w.kvWrite(rows, rows, kc, vc, p0, K, hd, cap, f16, 0, Math.min(T, nMax - p0) * K);
+    for (const n of sizes) {
+      const nb = Math.ceil(n / 256), kvName = f16 ? 'f16' : 'f32';
+      bench.add(`attention decode, ${n} positions, ${kvName} cache (1 layer)`, () => {
+        w.attentionBlocks(q, kc, vc, parts, work, n - 1, H, K, hd, cap, f16, 0, K * nb);
+        w.attentionMerge(parts, out, ml, H, hd, nb, 0, H);
+      });
+      meta.set(`attention decode, ${n} positions, ${kvName} cache (1 layer)`, { bytes: 2 * n * K * hd * es, ops: 4 * n * H * hd });
+      if (n <= 4096) {
+        bench.add(`attention prefill x${T} tokens at ${n} positions, ${kvName} cache (1 layer)`, () => w.attention(q, kc, vc, out, ml, work, T, n - T, H, K, hd, cap, f16, 0, T * K));
+        meta.set(`attention prefill x${T} tokens at ${n} positions, ${kvName} cache (1 layer)`, { bytes: 2 * n * K * hd * es, ops: 4 * n * H * hd * T });
+      }
+    }
+  }
 }
 
 await bench.run();
 console.log(`kernels: ${inst.build} build, node ${process.version}, ${cpus().length} x ${cpus()[0]?.model}, 1 thread\n`);
-console.log('| kernel | median | GB/s of weights | GOP/s |');
+console.log('| kernel | median | GB/s read (weights / KV cache) | GOP/s |');
 console.log('|---|---|---|---|');
 for (const t of bench.tasks) {
   const r = t.result as { latency?: { median?: number; mean: number }; period?: number } | undefined;

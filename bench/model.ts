@@ -4,6 +4,13 @@
 //   npm run bench:model [-- --type Q4_0|Q8_0] [--threads 1,2] [--prompt 512] [--decode 128] [--only wasm|llama]
 //                       [--file path] [--chunk 64 (engine prefill chunk)] [--node <node binary for the children>]
 //                       [--in-thread (the core on the main thread, no workers)] [--copying-reads] [--fresh-logits]
+//                       [--depth 16,2048,16384] [--kv-cache f16|f32] [--context model (the engine's default context)]
+//
+// --depth: decode speed deep in the context. Each child fills one context step by step: prefill up to the first
+// depth, `decode` greedy steps timed there, more prompt up to the next depth, and so on (the longest prefill
+// happens once); the table gives decode tok/s at each depth, relative to the shallowest depth and to llama.cpp
+// at the same depth and threads, and the peak RSS after the deepest (e.g. --depth 32768 --decode 16: a 32K
+// context filled).
 //
 // The engine runs as loadLfm runs it: in workers, `threads` of them over one shared memory; the main thread only
 // orchestrates, and its event-loop delay during the decode (perf_hooks.monitorEventLoopDelay, p99) is reported.
@@ -30,6 +37,17 @@ interface RunResult {
   /** p99 of the main thread's event-loop delay during the decode, in ms (the engine only). */
   loopDelayP99Ms?: number;
   note?: string;
+  /** --depth: decode tok/s measured after prompts of these lengths (in one context, filled step by step). */
+  depths?: { depth: number; decodeTokS: number; rssBytes: number }[];
+}
+
+/** --depth, ascending; empty without it. */
+function depthsArg(): number[] {
+  const i = process.argv.indexOf('--depth');
+  if (i < 0) return [];
+  const ds = process.argv[i + 1].split(',').map(Number);
+  if (ds.some((d) => !Number.isInteger(d) || d < 1)) throw new Error(`--depth ${process.argv[i + 1]}: positive integers, comma-separated`);
+  return [...new Set(ds)].sort((a, b) => a - b);
 }
 
 function arg(name: string, dflt: string): string {
@@ -44,7 +62,7 @@ function promptTokens(n: number): number[] {
 
 // --- child: one engine, one model -----------------------------------------------------------------------------
 
-async function runWasm(file: string, nPrompt: number, nDecode: number, threads: number): Promise<RunResult> {
+async function runWasm(file: string, nPrompt: number, nDecode: number, threads: number, depths: number[]): Promise<RunResult> {
   const { fileSource } = await import('../src/node/files.js');
   const { createWasmEngine } = await import('../src/engine/wasm-engine.js');
   const { registerNodeWorkers } = await import('../src/node/worker-spawn.js');
@@ -56,13 +74,39 @@ async function runWasm(file: string, nPrompt: number, nDecode: number, threads: 
   // between. --copying-reads hides readInto to measure the plain ByteSource path (~70 MiB higher peak).
   const src = await fileSource(file);
   const gguf = process.argv.includes('--copying-reads') ? { name: src.name, size: src.size, read: src.read, close: src.close } : src;
+  const kvCache = arg('kv-cache', 'f16') as 'f16' | 'f32';
   const e = await createWasmEngine({ gguf }, {
-    contextLength: nPrompt + nDecode + 8, reuseLogits: !process.argv.includes('--fresh-logits'), prefillChunk: Number(arg('chunk', '64')), threads,
+    // --context model: the engine's default (the model's own context, reserved as address space only)
+    contextLength: arg('context', '') === 'model' ? undefined : depths.length ? depths.at(-1)! + depths.length * (nDecode + 1) + 8 : nPrompt + nDecode + 8,
+    reuseLogits: !process.argv.includes('--fresh-logits'), prefillChunk: Number(arg('chunk', '64')), threads, kvCache,
     workers: process.argv.includes('--in-thread') ? 'none' : 'auto',
   });
   const loadS = (performance.now() - t0) / 1000;
   await e.decode(1); // warm-up: first calls run in V8's baseline tier
   await e.reset();
+  if (depths.length) {
+    // one context, filled step by step: prompt up to each depth, then nDecode timed greedy steps there
+    const prompt = promptTokens(depths.at(-1)! + depths.length);
+    const out: { depth: number; decodeTokS: number; rssBytes: number }[] = [];
+    let fed = 0, prefillS = 0, logits!: Float32Array;
+    for (const d of depths) {
+      const n = Math.max(1, d - e.position); // (the decode steps of the previous depth are in the context too)
+      const t0 = performance.now();
+      logits = await e.prefill(prompt.slice(fed, fed + n));
+      prefillS += (performance.now() - t0) / 1000;
+      fed += n;
+      const depth = e.position;
+      const t1 = performance.now();
+      for (let i = 0; i < nDecode; i++) logits = await e.decode(argmax(logits));
+      out.push({ depth, decodeTokS: nDecode / ((performance.now() - t1) / 1000), rssBytes: process.memoryUsage().rss });
+    }
+    const r: RunResult = {
+      engine: `lfm.ts ${e.description} (${[...new Set(e.weightLayouts.values())].join(', ')}; ${e.kvCache} KV cache)`, threads: e.threads, loadS,
+      prefillTokS: fed / prefillS, decodeTokS: out[0].decodeTokS, peakRssBytes: process.resourceUsage().maxRSS * 1024, depths: out,
+    };
+    await e.dispose();
+    return r;
+  }
   let t = performance.now();
   let logits = await e.prefill(promptTokens(nPrompt));
   const prefillS = (performance.now() - t) / 1000;
@@ -81,16 +125,41 @@ async function runWasm(file: string, nPrompt: number, nDecode: number, threads: 
   return r;
 }
 
-async function runLlama(file: string, nPrompt: number, nDecode: number, threads: number): Promise<RunResult> {
+async function runLlama(file: string, nPrompt: number, nDecode: number, threads: number, depths: number[]): Promise<RunResult> {
   const { goldenDeps } = await import('../golden/deps.js');
   const deps = await goldenDeps();
   const { getLlama, LlamaLogLevel } = await deps.importPkg('node-llama-cpp');
   const llama = await getLlama({ gpu: false, build: 'never', logLevel: LlamaLogLevel.error, usePrebuiltBinaries: true });
   const t0 = performance.now();
   const model = await llama.loadModel({ modelPath: file, gpuLayers: 0 });
-  const ctx = await model.createContext({ contextSize: nPrompt + nDecode + 8, batchSize: nPrompt, threads, flashAttention: false });
+  const contextSize = depths.length ? depths.at(-1)! + depths.length * (nDecode + 2) + 8 : nPrompt + nDecode + 8;
+  const ctx = await model.createContext({ contextSize, batchSize: depths.length ? 512 : nPrompt, threads, flashAttention: false });
   const loadS = (performance.now() - t0) / 1000;
   const seq = ctx.getSequence();
+  const label = `llama.cpp ${deps.llamaCppRelease} (${deps.binaryPackage}, ${threads} thread${threads > 1 ? 's' : ''})`;
+  if (depths.length) {
+    // the same walk as the engine's: each evaluate() appends to the sequence (prompt part, then greedy steps)
+    const prompt = promptTokens(depths.at(-1)! + depths.length);
+    const out: { depth: number; decodeTokS: number; rssBytes: number }[] = [];
+    let fed = 0, prefillS = 0;
+    for (const d of depths) {
+      const n = Math.max(1, d - seq.nextTokenIndex);
+      const it = seq.evaluate(prompt.slice(fed, fed + n), { temperature: 0 })[Symbol.asyncIterator]();
+      const t1 = performance.now();
+      await it.next(); // the prompt part, plus sampling the first token
+      prefillS += (performance.now() - t1) / 1000;
+      fed += n;
+      const depth = seq.nextTokenIndex;
+      const t2 = performance.now();
+      for (let i = 0; i < nDecode; i++) await it.next();
+      out.push({ depth, decodeTokS: nDecode / ((performance.now() - t2) / 1000), rssBytes: process.memoryUsage().rss });
+      await it.return?.();
+    }
+    const r: RunResult = { engine: label, threads, loadS, prefillTokS: fed / prefillS, decodeTokS: out[0].decodeTokS, peakRssBytes: process.resourceUsage().maxRSS * 1024, depths: out };
+    await ctx.dispose();
+    await model.dispose();
+    return r;
+  }
   const it = seq.evaluate(promptTokens(nPrompt), { temperature: 0 })[Symbol.asyncIterator]();
   let t = performance.now();
   await it.next(); // the prompt, plus sampling the first token
@@ -100,7 +169,7 @@ async function runLlama(file: string, nPrompt: number, nDecode: number, threads:
   const decodeS = (performance.now() - t) / 1000;
   await it.return?.();
   const r = {
-    engine: `llama.cpp ${deps.llamaCppRelease} (${deps.binaryPackage}, ${threads} thread${threads > 1 ? 's' : ''})`, threads,
+    engine: label, threads,
     loadS, prefillTokS: nPrompt / prefillS, decodeTokS: nDecode / decodeS, peakRssBytes: process.resourceUsage().maxRSS * 1024,
   };
   await ctx.dispose();
@@ -116,7 +185,7 @@ async function main(): Promise<void> {
   const nDecode = Number(arg('decode', '128'));
   if (child >= 0) {
     const [which, file, th] = [process.argv[child + 1], process.argv[child + 2], Number(process.argv[child + 3])];
-    const r = which === 'wasm' ? await runWasm(file, nPrompt, nDecode, th) : await runLlama(file, nPrompt, nDecode, th);
+    const r = which === 'wasm' ? await runWasm(file, nPrompt, nDecode, th, depthsArg()) : await runLlama(file, nPrompt, nDecode, th, depthsArg());
     process.stdout.write(`RESULT ${JSON.stringify(r)}\n`);
     return;
   }
@@ -144,7 +213,8 @@ async function main(): Promise<void> {
       if (only && only !== which) continue;
       const entry = which === 'wasm' ? [compiled] : ['--import', 'tsx', fileURLToPath(import.meta.url)];
       const bin = which === 'wasm' ? nodeBin : process.execPath;
-      const p = spawnSync(bin, [...entry, '--child', which, file, String(threads), '--prompt', String(nPrompt), '--decode', String(nDecode), ...process.argv.filter((a) => ['--copying-reads', '--fresh-logits', '--in-thread'].includes(a)), '--chunk', arg('chunk', '64')], { encoding: 'utf8', maxBuffer: 1 << 26 });
+      const depthFlags = depthsArg().length ? ['--depth', depthsArg().join(',')] : [];
+      const p = spawnSync(bin, [...entry, '--child', which, file, String(threads), '--prompt', String(nPrompt), '--decode', String(nDecode), ...process.argv.filter((a) => ['--copying-reads', '--fresh-logits', '--in-thread'].includes(a)), '--chunk', arg('chunk', '64'), '--kv-cache', arg('kv-cache', 'f16'), '--context', arg('context', ''), ...depthFlags], { encoding: 'utf8', maxBuffer: 1 << 26 });
       const line = p.stdout.split('\n').find((l) => l.startsWith('RESULT '));
       if (!line) {
         console.error(`${which} (${threads} threads) failed (exit ${p.status}):\n${p.stderr.slice(-4000)}`);
@@ -159,7 +229,8 @@ async function main(): Promise<void> {
     commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
   } catch {}
   const nodeVersion = execFileSync(nodeBin, ['--version'], { encoding: 'utf8' }).trim();
-  console.log(`\nmodel ${file} (${type}, ${mib(size)}), prompt ${nPrompt} tokens, ${nDecode} decode steps, threads ${threadCounts.join(', ')}`);
+  const shape = depthsArg().length ? `depths ${depthsArg().join(', ')} (one context, filled step by step), ${nDecode} decode steps at each` : `prompt ${nPrompt} tokens, ${nDecode} decode steps`;
+  console.log(`\nmodel ${file} (${type}, ${mib(size)}), ${shape}, threads ${threadCounts.join(', ')}, ${arg('kv-cache', 'f16')} KV cache`);
   console.log(`machine: ${cpus().length} x ${cpus()[0]?.model}, engine on node ${nodeVersion}, commit ${commit}\n`);
   console.log('| engine | threads | load s | prefill tok/s | decode tok/s | peak RSS | RSS / file | event-loop delay p99 |');
   console.log('|---|---|---|---|---|---|---|---|');
@@ -171,6 +242,19 @@ async function main(): Promise<void> {
   for (const th of threadCounts) {
     const w = results.find((r) => r.threads === th && r.engine.startsWith('lfm.ts')), l = results.find((r) => r.threads === th && r.engine.startsWith('llama'));
     if (w && l) console.log(`${th} thread(s): lfm.ts / llama.cpp prefill ${(w.prefillTokS / l.prefillTokS).toFixed(2)}x, decode ${(w.decodeTokS / l.decodeTokS).toFixed(2)}x, peak RSS ${(w.peakRssBytes / l.peakRssBytes).toFixed(2)}x`);
+  }
+  if (depthsArg().length) {
+    // decode deep in the context: each engine against itself at the shallowest depth, and against llama.cpp
+    console.log('\n| engine | threads | depth (tokens) | decode tok/s | vs shallowest depth | vs llama.cpp (same depth, threads) | RSS there |');
+    console.log('|---|---|---|---|---|---|---|');
+    for (const r of results) {
+      const l = results.find((x) => x.threads === r.threads && x.engine.startsWith('llama'));
+      for (const d of r.depths ?? []) {
+        const ld = r.engine.startsWith('lfm.ts') ? l?.depths?.find((x) => Math.abs(x.depth - d.depth) <= 2) : undefined;
+        console.log(`| ${r.engine.startsWith('lfm.ts') ? 'lfm.ts' : 'llama.cpp'} | ${r.threads} | ${d.depth} | ${d.decodeTokS.toFixed(2)} | ${(d.decodeTokS / r.depths![0].decodeTokS).toFixed(2)}x | ${ld ? `${(d.decodeTokS / ld.decodeTokS).toFixed(2)}x` : ''} | ${mib(d.rssBytes)} |`);
+      }
+    }
+    console.log(`\n(peak RSS above is after the deepest depth, ${depthsArg().at(-1)} tokens; prefill tok/s over the whole fill)`);
   }
   const w1 = results.find((r) => r.threads === 1 && r.engine.startsWith('lfm.ts'));
   for (const r of results.filter((x) => x.threads > 1 && x.engine.startsWith('lfm.ts'))) {

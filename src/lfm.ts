@@ -18,6 +18,12 @@
 // Input is checked at the call: messages and options (src/chat/validate.ts, src/generate/options.ts) throw an
 // InputError naming the bad field; null means "not given" for every option. loadLfm checks its options before it
 // reads anything, and closes the byte source it was given on every failure path.
+//
+// A conversation that outgrows the context: by default an InputError at the call, naming the sizes (prompt
+// tokens, max_tokens, context). With context_overflow 'drop-oldest' the oldest turns are dropped (the system
+// prompt and the latest turn are always kept) until the prompt leaves room for max_tokens (or, without
+// max_tokens, a quarter of the context); the engine state of the system prompt is reused. An answer that reaches
+// the end of the context mid-way ends with finish_reason 'length'.
 
 import { readText, type FileSet } from '../reference/bytes.js';
 import { FormatError, InputError } from '../reference/errors.js';
@@ -65,20 +71,34 @@ export interface LoadLfmOptions {
    * that call preempts it (see the file comment). Default 10,000; 0 = at once; Infinity = never.
    */
   preemptIdleMs?: number;
+  /** The default context_overflow of every chat call (default 'error'). */
+  contextOverflow?: ContextOverflow;
 }
 
 /** Default of LoadLfmOptions.preemptIdleMs. */
 export const PREEMPT_IDLE_MS = 10_000;
 
+/**
+ * What a chat call does when the conversation and max_tokens do not fit in the context: 'error' (an InputError
+ * naming the sizes) or 'drop-oldest' (drop the oldest turns, keeping the system prompt and the latest turn).
+ */
+export type ContextOverflow = 'error' | 'drop-oldest';
+/** With 'drop-oldest' and no max_tokens: the share of the context left free for the answer. */
+export const DROP_OLDEST_ANSWER_SHARE = 0.25;
+
 export interface ChatOptions extends Omit<GenerationOptions, 'tools'> {
   tools?: ToolDefinition[];
   /** Keep earlier turns' <think> text in the prompt (the template strips it by default). */
   keep_past_thinking?: boolean;
+  /** When the conversation outgrows the context: 'error' (default: the Lfm's contextOverflow) or 'drop-oldest'. */
+  context_overflow?: ContextOverflow;
 }
 
 /** The final result of a chat call: the generation result plus the assistant message to append to the history. */
 export interface ChatResult extends GenerationResult {
   message: ChatMessage & { role: 'assistant' };
+  /** Messages dropped from the start of the conversation (after the system prompt) to fit the context. */
+  dropped_messages: number;
 }
 
 export type ChatEvent = Exclude<GenerationEvent, { type: 'done' }> | { type: 'done'; result: ChatResult };
@@ -126,6 +146,9 @@ function checkLoadOptions(options: unknown): asserts options is LoadLfmOptions {
     throw new InputError(`loadLfm: maxCheckpoints must be an integer in [0, 64], got ${describe(m)}`, { param: 'maxCheckpoints' });
   }
   if (o.onLoadProgress !== undefined && typeof o.onLoadProgress !== 'function') throw new InputError('loadLfm: onLoadProgress must be a function', { param: 'onLoadProgress' });
+  if (o.contextOverflow !== undefined && o.contextOverflow !== 'error' && o.contextOverflow !== 'drop-oldest') {
+    throw new InputError(`loadLfm: contextOverflow must be 'error' or 'drop-oldest', got ${describe(o.contextOverflow)}`, { param: 'contextOverflow' });
+  }
   const p = o.preemptIdleMs;
   if (p !== undefined && !(typeof p === 'number' && p >= 0 && !Number.isNaN(p))) {
     throw new InputError(`loadLfm: preemptIdleMs must be a number of milliseconds >= 0 (or Infinity), got ${describe(p)}`, { param: 'preemptIdleMs' });
@@ -187,7 +210,7 @@ async function load(input: ModelInput, options: LoadLfmOptions, state: LoadState
     name = files.name;
   }
   const defaults = { ...(/instruct/i.test(name) ? INSTRUCT_DEFAULTS : THINKING_DEFAULTS), ...withoutNulls(options.sampling ?? {}) };
-  return createLfm(name, engine, tokenizer, tokenizer.chatTemplate ?? null, defaults, options.maxCheckpoints, options.preemptIdleMs);
+  return createLfm(name, engine, tokenizer, tokenizer.chatTemplate ?? null, defaults, options.maxCheckpoints, options.preemptIdleMs, options.contextOverflow);
 }
 
 /** The model's config, from the parsed GGUF header or the folder's config.json. */
@@ -216,7 +239,9 @@ export function createLfm(
   defaults: SamplingOptions,
   maxCheckpoints = 4,
   preemptIdleMs = PREEMPT_IDLE_MS,
+  contextOverflow: ContextOverflow = 'error',
 ): Lfm {
+  checkOverflow(contextOverflow, 'loadLfm: contextOverflow');
   const session = new GenerationSession(engine, tokenizer, maxCheckpoints);
   const turns = new Turns(preemptIdleMs);
 
@@ -224,15 +249,70 @@ export function createLfm(
   const render: Lfm['render'] = (messages, o = {}) =>
     encodeChat(tokenizer, messages, { template, tools: o.tools, addGenerationPrompt: true, keepPastThinking: o.keep_past_thinking ?? false });
 
+  /**
+   * The prompt for these messages, fitted to the context (eagerly, so an over-long conversation fails at the call):
+   * the tokens, how many messages were dropped, and the tokens of the kept system prefix (0: none).
+   */
+  const fit = (messages: ChatMessage[], o: ChatOptions): { tokens: number[]; dropped: number; prefix: number } => {
+    const policy = o.context_overflow ?? contextOverflow;
+    checkOverflow(policy, 'chat: context_overflow');
+    const C = engine.contextLength;
+    const need = o.max_tokens ?? 1; // (max_tokens itself is checked by generate)
+    const full = render(messages, o).tokens;
+    if (full.length + need <= C && (policy === 'error' || o.max_tokens !== undefined || full.length <= C * (1 - DROP_OLDEST_ANSWER_SHARE))) {
+      return { tokens: full, dropped: 0, prefix: policy === 'drop-oldest' ? systemPrefix(messages, o, full) : 0 };
+    }
+    const sizes = (p: number, what: string) =>
+      o.max_tokens !== undefined
+        ? `${what} ${p} tokens and max_tokens is ${o.max_tokens}: ${p + o.max_tokens}, over the context of ${C} tokens`
+        : `${what} ${p} tokens, leaving no room for an answer in the context of ${C} tokens`;
+    if (policy === 'error') {
+      throw new InputError(`messages: ${sizes(full.length, 'the conversation takes')} (context_overflow 'drop-oldest' drops the oldest turns; or load a larger context)`, { param: 'messages' });
+    }
+    // drop-oldest: cut before a user message (a turn's start), the earliest cut that fits; always keep the last turn
+    const sys = messages[0]?.role === 'system' ? 1 : 0;
+    const cuts = messages.flatMap((m, i) => (i > sys && m.role === 'user' ? [i] : []));
+    const lastUser = messages.findLastIndex((m) => m.role === 'user');
+    if (lastUser > sys && !cuts.includes(lastUser)) cuts.push(lastUser);
+    const keep = (cut: number) => [...messages.slice(0, sys), ...messages.slice(cut)];
+    const room = o.max_tokens ?? Math.ceil(C * DROP_OLDEST_ANSWER_SHARE);
+    const fits = (cut: number) => {
+      const t = render(keep(cut), o).tokens;
+      return { t, ok: t.length + room <= C };
+    };
+    let lo = 0, hi = cuts.length - 1, found: { cut: number; t: number[] } | null = null;
+    while (lo <= hi) { // the prompt shrinks as the cut moves later: the earliest cut that fits
+      const mid = (lo + hi) >> 1, r = fits(cuts[mid]);
+      if (r.ok) (found = { cut: cuts[mid], t: r.t }), (hi = mid - 1);
+      else lo = mid + 1;
+    }
+    if (!found) {
+      // even the system prompt and the latest turn leave less room than wanted: run if the hard limit holds
+      const cut = cuts.length ? cuts[cuts.length - 1] : sys;
+      const t = render(keep(cut), o).tokens;
+      if (t.length + need > C) throw new InputError(`messages: ${sizes(t.length, sys ? 'the system prompt and the latest turn take' : 'the latest turn takes')} (nothing older is left to drop)`, { param: 'messages' });
+      found = { cut, t };
+    }
+    return { tokens: found.t, dropped: found.cut - sys, prefix: systemPrefix(keep(found.cut), o, found.t) };
+  };
+
+  /** Tokens of the rendered system prompt (with the tools) when the prompt starts with them, else 0. */
+  const systemPrefix = (messages: ChatMessage[], o: ChatOptions, tokens: number[]): number => {
+    if (messages[0]?.role !== 'system' && !o.tools?.length) return 0;
+    try {
+      const head = encodeChat(tokenizer, messages[0]?.role === 'system' ? [messages[0]] : [], { template, tools: o.tools, addGenerationPrompt: false, keepPastThinking: false }).tokens;
+      return head.length > 1 && head.length < tokens.length && head.every((t, i) => t === tokens[i]) ? head.length : 0;
+    } catch {
+      return 0;
+    }
+  };
+
   const run = (messages: ChatMessage[], options: ChatOptions = {}): ChatStream => {
-    // Check and render eagerly, so bad input fails at the call, not at the first iteration.
+    // Check, render and fit to the context eagerly, so bad input fails at the call, not at the first iteration.
     checkMessages(messages, { nonEmpty: true });
     checkGenerationOptions(options);
     const o = withoutNulls(options ?? {});
-    const { tokens } = render(messages, o);
-    if (tokens.length >= engine.contextLength) {
-      throw new InputError(`messages: the prompt has ${tokens.length} tokens but the context holds ${engine.contextLength} (no room to answer)`, { param: 'messages' });
-    }
+    const { tokens, dropped, prefix } = fit(messages, o);
     let started = false;
     let final: ChatResult | null = null;
     async function* events(): AsyncGenerator<ChatEvent> {
@@ -249,10 +329,11 @@ export function createLfm(
       turn.onPreempted = () => aborter.abort(new Error('chat: preempted by a waiting call'));
       try {
         const signal = aborter.signal;
-        const gen: GenerationOptions = { ...defaults, ...o, tools: o.tools, signal };
+        const { context_overflow: _, ...rest } = o;
+        const gen: GenerationOptions = { ...defaults, ...rest, tools: o.tools, signal, ...(prefix ? { checkpoint_prefix: prefix } : {}) };
         for await (const e of session.generate(tokens, gen)) {
           if (e.type === 'done') {
-            final = { ...e.result, message: assistantMessage(e.result) };
+            final = { ...e.result, message: assistantMessage(e.result), dropped_messages: dropped };
             done = { type: 'done', result: final };
             break; // the engine is no longer needed: hand it back before `done` is handed out
           }
@@ -301,6 +382,10 @@ export function createLfm(
   };
   chat.completions = createCompletions(lfm);
   return lfm;
+}
+
+function checkOverflow(v: unknown, what: string): void {
+  if (v !== 'error' && v !== 'drop-oldest') throw new InputError(`${what} must be 'error' or 'drop-oldest', got ${describe(v)}`, { param: 'context_overflow' });
 }
 
 /** The assistant message for the history (OpenAI shape; the reasoning kept apart, as the template expects). */

@@ -14,7 +14,7 @@
 // finish_reason 'stop', the end the caller asked for).
 //
 // Extensions beyond OpenAI's parameters: top_k, min_p, repetition_penalty, reasoning_budget, keep_past_thinking,
-// loop_guard, signal (in process only). Parameters are checked as OpenAI checks them (types, ranges: temperature
+// loop_guard, context_overflow ('error' | 'drop-oldest': see src/lfm.ts), signal (in process only). Parameters are checked as OpenAI checks them (types, ranges: temperature
 // in [0, 2], presence/frequency penalties in [-2, 2], seed a safe integer; at most 16 stop strings) and a bad one is
 // an InputError whose `param` names it. Not supported (an InputError says so): n > 1, logprobs, response_format other
 // than text, logit_bias, audio, prediction, the deprecated functions / function_call. Accepted and ignored: user,
@@ -55,6 +55,7 @@ export interface ChatCompletionCreateParams {
   reasoning_budget?: number;
   keep_past_thinking?: boolean;
   loop_guard?: LoopGuardOptions & { onReasoningLoop?: 'close-thinking' | 'stop' };
+  context_overflow?: ChatOptions['context_overflow'];
   signal?: AbortSignal;
 }
 
@@ -215,6 +216,7 @@ export function parseChatCompletionParams(body: unknown): ChatCompletionRequest 
     reasoning_budget: o.reasoning_budget,
     keep_past_thinking: o.keep_past_thinking,
     loop_guard: o.loop_guard,
+    context_overflow: o.context_overflow,
     signal: o.signal,
     // tool_choice 'none': the tools are not shown to the model either
     tools: o.tool_choice === 'none' ? undefined : (tools as ToolDefinition[] | undefined),

@@ -93,7 +93,7 @@ describe('lfm.chat: messages and options', () => {
   it('a 40,000-word message is the typed "prompt longer than the context" error, not a RangeError', async () => {
     const e = await errorOf(() => lfm.chat([{ role: 'user', content: 'word '.repeat(40_000) }]).result());
     expect(e).toBeInstanceOf(InputError);
-    expect((e as Error).message).toMatch(/the context holds/);
+    expect((e as Error).message).toMatch(/the conversation takes \d+ tokens, leaving no room for an answer in the context of \d+ tokens/);
   });
 });
 

@@ -122,7 +122,7 @@ describe('lfm chat loop', () => {
     expect(turns).not.toContain('never read');
     const stats = out.stderr.split('\n').filter((l) => l.includes('tok/s'));
     expect(stats).toHaveLength(3);
-    expect(stats[0]).toMatch(/finish: length/);
+    expect(stats[0]).toMatch(/finish: (length|stop)/); // (a random model: where it stops depends on its numerics)
     expect(out.stderr).toContain('(stopped)');
     expect(stats[1]).toMatch(/finish: abort/);
     expect(stats[1]).toMatch(/reused/); // the second turn reused the first turn's prompt state

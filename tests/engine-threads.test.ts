@@ -47,6 +47,26 @@ describe('threads: bitwise the same logits for every thread count', () => {
     }
   }
 
+  it('across attention blocks: a 765-token prompt, then decode steps past the block boundary at 768, threads 1..4 == the core, f16 and f32 caches', async () => {
+    const spec = TINY_SHAPES[1];
+    const bytes = fileOf(spec, 'Q8_0');
+    const prompt = Array.from({ length: 765 }, (_, i) => (i * 37 + 11) % spec.vocab_size);
+    const steps = [5, 9, 14, 2, 7, 3];
+    for (const kvCache of ['f16', 'f32'] as const) {
+      const core = await createWasmCore({ gguf: bytesSource(bytes) }, { prefillChunk: 64, kvCache, contextLength: 1024 });
+      const want = [core.prefill(prompt), ...steps.map((t) => core.decode(t))];
+      for (const threads of THREAD_COUNTS) {
+        const e = await createWasmEngine({ gguf: bytesSource(bytes) }, { threads, prefillChunk: 64, kvCache, contextLength: 1024 });
+        try {
+          expectBitwiseEqual(`${kvCache} cache, ${threads} threads, prefill`, await e.prefill(prompt), want[0]);
+          for (const [i, t] of steps.entries()) expectBitwiseEqual(`${kvCache} cache, ${threads} threads, decode ${i}`, await e.decode(t), want[i + 1]);
+        } finally {
+          await e.dispose();
+        }
+      }
+    }
+  });
+
   it('taps come back from the workers under the oracle names, equal to the in-thread core\'s', async () => {
     const spec = TINY_SHAPES[2];
     const bytes = fileOf(spec, 'Q4_0');

@@ -1,13 +1,15 @@
 // Threads split every kernel's output (assembly/threads.ts): each kernel computes a sub-range, and the pieces
 // must put together exactly the whole. Checked here kernel by kernel on random ranges, bit for bit: matvec and
-// GEMM row groups, activation quantization blocks, conv channels, attention (token, kv head) units. The whole
-// forward step with 1..4 threads is checked in engine-threads.test.ts.
+// GEMM row groups, activation quantization blocks, conv channels, attention (kv head, token) units and (kv head,
+// position block) units with their merge. The whole forward step with 1..4 threads is checked in
+// engine-threads.test.ts.
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { f32ToF16 } from '../reference/f16.js';
 import { instantiateEngineModule } from '../src/engine/wasm-builds.js';
 import type { Arena } from '../src/engine/wasm-module.js';
+import { ATT_BLOCK, KV_TILE } from '../src/engine/wasm-layout.js';
 
 const inst = instantiateEngineModule();
 const w = inst.exports;
@@ -31,6 +33,13 @@ function scoped<T>(body: () => T): T {
   } finally {
     a.release(m);
   }
+}
+/** q (T, H*hd) and a KV cache of n positions written by kvWrite (f16 or f32). */
+function attentionInputs(r: () => number, T: number, n: number, H: number, K: number, hd: number, f16: number): { q: number; kc: number; vc: number; cap: number } {
+  const cap = Math.ceil(n / KV_TILE) * KV_TILE, es = f16 ? 2 : 4;
+  const kc = a.alloc(cap * K * hd * es), vc = a.alloc(cap * K * hd * es);
+  w.kvWrite(put(f32s(r, n * K * hd)), put(f32s(r, n * K * hd)), kc, vc, 0, K, hd, cap, f16, 0, n * K);
+  return { q: put(f32s(r, T * H * hd)), kc, vc, cap };
 }
 /** A cut point in [0, n]. */
 const cut = (r: () => number, n: number) => Math.floor(r() * (n + 1));
@@ -100,15 +109,35 @@ describe(`kernel ranges compose to the whole (${inst.build} build)`, () => {
     })), RUNS);
   });
 
-  it('attention: units [0, u) then [u, T*K) == all units', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 0, max: 12 }), fc.constantFrom([4, 1], [6, 2], [8, 4]), fc.constantFrom(8, 16), fc.integer(), (T, pos0, [H, K], hd, seed) => scoped(() => {
+  it('attention, prefill: (kv head, token) units [0, u) then [u, T*K) == all units, f16 and f32 caches, across blocks', () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 5 }), fc.oneof(fc.integer({ min: 0, max: 12 }), fc.integer({ min: 250, max: 600 })), fc.constantFrom([4, 1], [6, 2], [8, 4], [5, 1]), fc.constantFrom(8, 16, 12), fc.constantFrom(1, 0), fc.integer(), (T, pos0, [H, K], hd, f16, seed) => scoped(() => {
       const r = rng(seed), n = pos0 + T, u = cut(r, T * K);
-      const q = put(f32s(r, T * H * hd)), kc = put(f32s(r, n * K * hd)), vc = put(f32s(r, n * K * hd)), sc = a.alloc(n * 4 + 64);
+      const { q, kc, vc, cap } = attentionInputs(r, T, n, H, K, hd, f16);
+      const ml = a.alloc(T * H * 2 * 4), wa = a.alloc(w.attnWorkFloats(H / K, hd) * 4), wb = a.alloc(w.attnWorkFloats(H / K, hd) * 4);
       const whole = a.alloc(T * H * hd * 4), parts = a.alloc(T * H * hd * 4);
-      w.attention(q, kc, vc, whole, sc, T, pos0, H, K, hd, 0, T * K);
-      w.attention(q, kc, vc, parts, sc, T, pos0, H, K, hd, u, T * K);
-      w.attention(q, kc, vc, parts, sc, T, pos0, H, K, hd, 0, u);
+      w.attention(q, kc, vc, whole, ml, wa, T, pos0, H, K, hd, cap, f16, 0, T * K);
+      w.attention(q, kc, vc, parts, ml, wb, T, pos0, H, K, hd, cap, f16, u, T * K); // another thread's work area
+      w.attention(q, kc, vc, parts, ml, wa, T, pos0, H, K, hd, cap, f16, 0, u);
       expect(a.f32(parts, T * H * hd).slice()).toEqual(a.f32(whole, T * H * hd).slice());
+    })), RUNS);
+  });
+
+  it('attention, decode: (kv head, block) units split anywhere, heads merged in pieces == the whole == the prefill path', () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 1300 }), fc.constantFrom([4, 1], [6, 2], [8, 4], [32, 8]), fc.constantFrom(16, 64), fc.constantFrom(1, 0), fc.integer(), (n, [H, K], hd, f16, seed) => scoped(() => {
+      const r = rng(seed), nb = Math.ceil(n / ATT_BLOCK), u = cut(r, K * nb), hc = cut(r, H);
+      const { q, kc, vc, cap } = attentionInputs(r, 1, n, H, K, hd, f16);
+      const wf = w.attnWorkFloats(H / K, hd) * 4, wa = a.alloc(wf), wb = a.alloc(wf), ml = a.alloc(H * 2 * 4);
+      const pw = a.alloc(H * nb * (hd + 4) * 4), pp = a.alloc(H * nb * (hd + 4) * 4);
+      const whole = a.alloc(H * hd * 4), pieces = a.alloc(H * hd * 4), prefill = a.alloc(H * hd * 4);
+      w.attentionBlocks(q, kc, vc, pw, wa, n - 1, H, K, hd, cap, f16, 0, K * nb);
+      w.attentionMerge(pw, whole, ml, H, hd, nb, 0, H);
+      w.attentionBlocks(q, kc, vc, pp, wb, n - 1, H, K, hd, cap, f16, u, K * nb);
+      w.attentionBlocks(q, kc, vc, pp, wa, n - 1, H, K, hd, cap, f16, 0, u);
+      w.attentionMerge(pp, pieces, ml, H, hd, nb, hc, H);
+      w.attentionMerge(pp, pieces, ml, H, hd, nb, 0, hc);
+      w.attention(q, kc, vc, prefill, ml, wa, 1, n - 1, H, K, hd, cap, f16, 0, K);
+      expect(a.f32(pieces, H * hd).slice()).toEqual(a.f32(whole, H * hd).slice());
+      expect(a.f32(prefill, H * hd).slice()).toEqual(a.f32(whole, H * hd).slice());
     })), RUNS);
   });
 });

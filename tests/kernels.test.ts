@@ -9,6 +9,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { f16ToF32, f32ToF16 } from '../reference/f16.js';
+import { ATT_BLOCK, KV_TILE } from '../src/engine/wasm-layout.js';
 import { dequantizeQ4_0, dequantizeQ8_0, quantizeQ4_0, quantizeQ8_0 } from '../reference/quant.js';
 import { relaxedSimdValidates, type Arena, type WasmExports, type WasmInstance } from '../src/engine/wasm-module.js';
 import { instantiateEngineModule } from '../src/engine/wasm-builds.js';
@@ -20,12 +21,28 @@ const KERNEL_F32_REL = 1e-5;
 const KERNEL_ELEMENTWISE_REL = 2e-6;
 /** expf against Math.exp: relative error (about 3 ulp of f32). */
 const EXPF_REL = 4e-7;
+/** Attention output vs the f64 attention over the same (cache-rounded) K, V in [-1, 1]: max |difference|. */
+const ATTENTION_MAX_ABS = 1e-5;
+/**
+ * Attention output with an f16 KV cache vs an f32 one, K, V in [-1, 1]: max |difference|. f16 keeps 11 significant
+ * bits (relative rounding <= 2^-11 ~ 4.9e-4): V's rounding moves an average of values <= 1 by <= 4.9e-4, K's moves
+ * the scores by <= 4.9e-4 * |q| * sqrt(hd)... in practice far less (the errors average out).
+ */
+const KV_F16_MAX_ABS = 1e-3;
 
 const builds: WasmInstance[] = [instantiateEngineModule({ simd: 'baseline' })];
 const relaxed = relaxedSimdValidates() ? instantiateEngineModule({ simd: 'auto' }) : null;
 if (relaxed?.build === 'relaxed') builds.push(relaxed);
 
 const RUNS = { numRuns: 40 };
+
+/** A KV cache of n positions (rows (n, K*hd) of k and v) written by the engine's own kvWrite. */
+function cacheOf(a: Arena, w: WasmExports, k: Float32Array, v: Float32Array, n: number, K: number, hd: number, f16: number): { kc: number; vc: number; cap: number } {
+  const cap = Math.ceil(n / KV_TILE) * KV_TILE, es = f16 ? 2 : 4;
+  const kc = a.alloc(cap * K * hd * es), vc = a.alloc(cap * K * hd * es);
+  w.kvWrite(put(a, k), put(a, v), kc, vc, 0, K, hd, cap, f16, 0, n * K);
+  return { kc, vc, cap };
+}
 
 /** Copies data into fresh arena memory; returns its address. */
 function put(a: Arena, data: Float32Array | Uint8Array | Int32Array): number {
@@ -384,31 +401,81 @@ for (const inst of builds) {
       })), RUNS);
     });
 
-    it('GQA attention over a KV cache: SIMD vs twin vs the TS f64 attention', () => {
-      fc.assert(fc.property(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 20 }), fc.constantFrom([4, 1], [6, 2], [4, 4]), fc.constantFrom(8, 16), fc.integer(), (T, pos0, [H, K], hd, seed) => scoped(a, () => {
-        const rng = mulberry(seed), n = pos0 + T;
-        const q = Float32Array.from({ length: T * H * hd }, () => rng() - 0.5);
-        const kc = Float32Array.from({ length: n * K * hd }, () => rng() * 2 - 1), vc = Float32Array.from({ length: n * K * hd }, () => rng() * 2 - 1);
-        const pq = put(a, q), pk = put(a, kc), pv = put(a, vc), o1 = a.alloc(T * H * hd * 4), o2 = a.alloc(T * H * hd * 4), sc = a.alloc(n * 4 + 64);
-        w.attention(pq, pk, pv, o1, sc, T, pos0, H, K, hd, 0, T * K);
-        w.attentionScalar(pq, pk, pv, o2, sc, T, pos0, H, K, hd, 0, T * K);
-        const r1 = f32At(a, o1, T * H * hd), r2 = f32At(a, o2, T * H * hd);
-        for (let t = 0; t < T; t++) for (let h = 0; h < H; h++) {
-          const g = Math.floor(h / (H / K)), m = pos0 + t + 1;
-          const s = Array.from({ length: m }, (_, j) => {
-            let d = 0;
-            for (let i = 0; i < hd; i++) d += q[(t * H + h) * hd + i] * kc[j * K * hd + g * hd + i];
-            return d / Math.sqrt(hd);
-          });
-          const mx = Math.max(...s), e = s.map((v) => Math.exp(v - mx)), sum = e.reduce((x, y) => x + y, 0);
-          for (let i = 0; i < hd; i++) {
-            let ref = 0;
-            for (let j = 0; j < m; j++) ref += (e[j] / sum) * vc[j * K * hd + g * hd + i];
-            expect(Math.abs(r1[(t * H + h) * hd + i] - ref)).toBeLessThanOrEqual(1e-5);
-            expect(Math.abs(r2[(t * H + h) * hd + i] - ref)).toBeLessThanOrEqual(1e-5);
+    it('kvWrite: f16 elements are ggml\'s fp32 -> fp16 (nearest even, subnormals, overflow), f32 kept; the tile / row layout', () => {
+      fc.assert(fc.property(fc.integer({ min: 1, max: 3 }), fc.constantFrom(4, 8, 12), fc.integer({ min: 0, max: 20 }), fc.integer({ min: 1, max: 3 }), fc.integer(), (K, hd, pos0, T, seed) => scoped(a, () => {
+        const rng = mulberry(seed);
+        // ties of f16 rounding, subnormal halves, overflow, zeros of both signs, ordinary values
+        const pick = () => [() => (rng() - 0.5) * 8, () => (Math.floor(rng() * 4096) + 0.5) / 1024, () => (rng() - 0.5) * 1e-5, () => (rng() - 0.5) * 2e5, () => -0, () => 0][Math.floor(rng() * 6)]();
+        const k = Float32Array.from({ length: T * K * hd }, pick), v = Float32Array.from({ length: T * K * hd }, pick);
+        const n = pos0 + T, cap = Math.ceil(n / KV_TILE) * KV_TILE + KV_TILE * Math.floor(rng() * 3); // spare rows too
+        for (const f16 of [1, 0]) {
+          const es = f16 ? 2 : 4, kc = a.alloc(cap * K * hd * es), vc = a.alloc(cap * K * hd * es);
+          w.kvWrite(put(a, k), put(a, v), kc, vc, pos0, K, hd, cap, f16, 0, T * K);
+          const kq = f16 ? new Uint16Array(a.memory.buffer, kc, cap * K * hd) : a.f32(kc, cap * K * hd);
+          const vq = f16 ? new Uint16Array(a.memory.buffer, vc, cap * K * hd) : a.f32(vc, cap * K * hd);
+          for (let t = 0; t < T; t++) for (let g = 0; g < K; g++) for (let i = 0; i < hd; i++) {
+            const j = pos0 + t, x = k[(t * K + g) * hd + i], y = v[(t * K + g) * hd + i];
+            const ke = kq[((g * (cap / KV_TILE) + Math.floor(j / KV_TILE)) * hd + i) * KV_TILE + (j % KV_TILE)], ve = vq[(g * cap + j) * hd + i];
+            if (f16) expect([ke, ve]).toEqual([f32ToF16(x), f32ToF16(y)]);
+            else expect([ke, ve]).toEqual([Math.fround(x), Math.fround(y)]);
           }
         }
       })), RUNS);
+    });
+
+    it('GQA attention over the f16 / f32 KV cache: SIMD == scalar twin bitwise (prefill units, decode blocks + merge), both == the TS f64 attention', () => {
+      // group sizes 1, 3, 4, 5, 8 (4-head tiles and single heads), head dims with a 4-wide tail; positions past one block
+      fc.assert(fc.property(fc.integer({ min: 1, max: 4 }), fc.oneof(fc.integer({ min: 0, max: 20 }), fc.integer({ min: 240, max: 700 })), fc.constantFrom([4, 4], [3, 1], [8, 2], [5, 1], [8, 1]), fc.constantFrom(4, 12, 16, 64), fc.constantFrom(1, 0), fc.integer(), (T, pos0, [H, K], hd, f16, seed) => scoped(a, () => {
+        const rng = mulberry(seed), n = pos0 + T, G = H / K;
+        const q = Float32Array.from({ length: T * H * hd }, () => (rng() - 0.5) * 2);
+        const kRows = Float32Array.from({ length: n * K * hd }, () => rng() * 2 - 1), vRows = Float32Array.from({ length: n * K * hd }, () => rng() * 2 - 1);
+        const { kc, vc, cap } = cacheOf(a, w, kRows, vRows, n, K, hd, f16);
+        const pq = put(a, q), ml = a.alloc(T * H * 2 * 4), work = a.alloc(w.attnWorkFloats(G, hd) * 4);
+        const o1 = a.alloc(T * H * hd * 4), o2 = a.alloc(T * H * hd * 4);
+        w.attention(pq, kc, vc, o1, ml, work, T, pos0, H, K, hd, cap, f16, 0, T * K);
+        w.attentionScalar(pq, kc, vc, o2, ml, work, T, pos0, H, K, hd, cap, f16, 0, T * K);
+        const r1 = f32At(a, o1, T * H * hd);
+        expect(r1).toEqual(f32At(a, o2, T * H * hd));
+        // decode: the last token alone through the block partials and the merge == its row of the prefill
+        const last = T - 1, nb = Math.ceil(n / ATT_BLOCK), parts = a.alloc(H * nb * (hd + 4) * 4);
+        for (const [blocks, merge] of [[w.attentionBlocks, w.attentionMerge], [w.attentionBlocksScalar, w.attentionMergeScalar]] as const) {
+          const o3 = a.alloc(H * hd * 4);
+          blocks(pq + last * H * hd * 4, kc, vc, parts, work, n - 1, H, K, hd, cap, f16, 0, K * nb);
+          merge(parts, o3, ml, H, hd, nb, 0, H);
+          expect(f32At(a, o3, H * hd)).toEqual(r1.slice(last * H * hd));
+        }
+        const widen = (x: number) => (f16 ? f16ToF32(f32ToF16(x)) : Math.fround(x));
+        for (let t = 0; t < T; t++) for (let h = 0; h < H; h++) {
+          const g = Math.floor(h / G), m = pos0 + t + 1;
+          const s = Array.from({ length: m }, (_, j) => {
+            let d = 0;
+            for (let i = 0; i < hd; i++) d += q[(t * H + h) * hd + i] * widen(kRows[(j * K + g) * hd + i]);
+            return d / Math.sqrt(hd);
+          });
+          const mx = Math.max(...s), e = s.map((x) => Math.exp(x - mx)), sum = e.reduce((x, y) => x + y, 0);
+          for (let i = 0; i < hd; i++) {
+            let ref = 0;
+            for (let j = 0; j < m; j++) ref += (e[j] / sum) * widen(vRows[(j * K + g) * hd + i]);
+            const got = r1[(t * H + h) * hd + i];
+            if (!(Math.abs(got - ref) <= ATTENTION_MAX_ABS)) throw new Error(`t ${t} head ${h} dim ${i} (${m} positions): ${got} vs ${ref}`);
+          }
+        }
+      })), RUNS);
+    });
+
+    it('f16 cache vs f32 cache: the attention output moves by at most KV_F16_MAX_ABS (inputs in [-1, 1])', () => {
+      fc.assert(fc.property(fc.integer({ min: 1, max: 700 }), fc.integer(), (n, seed) => scoped(a, () => {
+        const rng = mulberry(seed), H = 8, K = 2, hd = 64;
+        const q = Float32Array.from({ length: H * hd }, () => (rng() - 0.5) * 6); // peaked softmax as well as flat
+        const kRows = Float32Array.from({ length: n * K * hd }, () => rng() * 2 - 1), vRows = Float32Array.from({ length: n * K * hd }, () => rng() * 2 - 1);
+        const outs = [1, 0].map((f16) => {
+          const { kc, vc, cap } = cacheOf(a, w, kRows, vRows, n, K, hd, f16);
+          const o = a.alloc(H * hd * 4), ml = a.alloc(H * 2 * 4), work = a.alloc(w.attnWorkFloats(H / K, hd) * 4);
+          w.attention(put(a, q), kc, vc, o, ml, work, 1, n - 1, H, K, hd, cap, f16, 0, K);
+          return f32At(a, o, H * hd);
+        });
+        for (let i = 0; i < H * hd; i++) expect(Math.abs(outs[0][i] - outs[1][i])).toBeLessThanOrEqual(KV_F16_MAX_ABS);
+      })), { numRuns: 15 });
     });
   });
 }

@@ -127,10 +127,10 @@ describe('loadLfm + chat on a tiny random model', () => {
     expect(r.tokens.every((t) => real[t] === 1)).toBe(true);
   });
 
-  it('rejects a prompt longer than the context with an InputError, at the call', () => {
+  it('rejects a prompt longer than the context with an InputError at the call, naming the sizes', () => {
     const huge: ChatMessage[] = [{ role: 'user', content: 'word '.repeat(5000) }];
-    expect(() => lfm.chat(huge)).toThrow(InputError);
-    expect(() => lfm.chat(huge)).toThrow(/the prompt has \d+ tokens but the context holds/);
+    expect(() => lfm.chat(huge)).toThrow(InputError); // like a bad message: before any generation
+    expect(() => lfm.chat(huge)).toThrow(/the conversation takes \d+ tokens, leaving no room for an answer in the context of 4096 tokens/);
   });
 
   it('loads the same model from an HF folder (tokenizer.json) with the same output', async () => {
@@ -148,8 +148,8 @@ describe('loadLfm + chat on a tiny random model', () => {
 });
 
 describe('loadLfm with the WASM engine', () => {
-  it('gives the same seeded tokens as the reference engine (f32 weights), and multi-turn reuse == cold', async () => {
-    const wasm = await loadLfm({ gguf: bytesSource(gguf, 'tiny.gguf') }, { engine: 'wasm', wasm: { weights: 'f32' } });
+  it('gives the same seeded tokens as the reference engine (f32 weights and KV cache), and multi-turn reuse == cold', async () => {
+    const wasm = await loadLfm({ gguf: bytesSource(gguf, 'tiny.gguf') }, { engine: 'wasm', wasm: { weights: 'f32', kvCache: 'f32' } });
     expect(wasm.engine.kind).toBe('wasm');
     const a = await wasm.chat(USER, SAMPLED).result();
     const b = await lfm.chat(USER, SAMPLED).result();
@@ -157,7 +157,7 @@ describe('loadLfm with the WASM engine', () => {
     const history: ChatMessage[] = [...USER, a.message, { role: 'user', content: 'And 3+3?' }];
     const warm = await wasm.chat(history, SAMPLED).result();
     expect(warm.usage.cached_prompt_tokens).toBeGreaterThan(0);
-    const cold = await loadLfm({ gguf: bytesSource(gguf, 'tiny.gguf') }, { engine: 'wasm', wasm: { weights: 'f32' } });
+    const cold = await loadLfm({ gguf: bytesSource(gguf, 'tiny.gguf') }, { engine: 'wasm', wasm: { weights: 'f32', kvCache: 'f32' } });
     expect((await cold.chat(history, SAMPLED).result()).tokens).toEqual(warm.tokens);
   });
 

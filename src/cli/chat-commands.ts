@@ -11,7 +11,7 @@ import type { ChatMessage } from '../chat/types.js';
 import { InputError } from '../../reference/errors.js';
 import type { GenerationEvent } from '../generate/generate.js';
 import { checkGenerationOptions } from '../generate/options.js';
-import { loadLfm, type ChatOptions, type ChatResult, type Lfm } from '../lfm.js';
+import { loadLfm, type ChatOptions, type ChatResult, type ContextOverflow, type Lfm } from '../lfm.js';
 import { openModelSource } from '../node/open-model.js';
 import { DEFAULT_MODEL } from '../sources/spec.js';
 import { MAX_THREADS } from '../engine/worker/spawn.js';
@@ -21,6 +21,18 @@ export interface ChatIo {
   stdout: { write(s: string): unknown; isTTY?: boolean };
   stderr: { write(s: string): unknown; isTTY?: boolean };
 }
+
+/** The context flags of run, chat and serve (checked by contextOptions before the model loads). */
+const CONTEXT_FLAGS: FlagSpec = {
+  context: { type: 'string' },
+  'kv-cache': { type: 'string' },
+  'context-overflow': { type: 'string' },
+};
+
+export const CONTEXT_OPTIONS_HELP = `  --context <n>             tokens of context the wasm engine holds (default: the model's own, as far as memory allows)
+  --kv-cache <f16|f32>      KV cache elements of the wasm engine (default f16: half the memory of f32)
+  --context-overflow <mode> when a conversation outgrows the context: error (default) or drop-oldest (drop the
+                            oldest turns, keeping the system prompt and the latest turn)`;
 
 export const RUN_FLAGS: FlagSpec = {
   model: { type: 'string', short: 'm' },
@@ -43,6 +55,7 @@ export const RUN_FLAGS: FlagSpec = {
   stop: { type: 'string' },
   'no-loop-guard': { type: 'boolean' },
   'cache-dir': { type: 'string' },
+  ...CONTEXT_FLAGS,
 };
 
 export const RUN_OPTIONS_HELP = `  -m, --model <spec>        .gguf file, HF folder, http(s) URL, or hub id (default ${DEFAULT_MODEL})
@@ -64,6 +77,7 @@ export const RUN_OPTIONS_HELP = `  -m, --model <spec>        .gguf file, HF fold
   --no-loop-guard           do not stop repetition loops
   --engine <name>           auto (default: wasm where WebAssembly SIMD runs), wasm, or reference (the fp32 oracle)
   --threads <n>             compute threads of the wasm engine (default: every core)
+${CONTEXT_OPTIONS_HELP}
   --cache-dir <dir>         download cache (default $LFM_CACHE or ~/.cache/lfm.ts)`;
 
 /** A number flag; an integer flag must be written as digits and fit a safe integer (so 1e3 and 2^64 are errors). */
@@ -146,11 +160,28 @@ function progressBar(io: ChatIo, quiet: boolean) {
   };
 }
 
+/** --context, --kv-cache and --context-overflow, checked (a bad value fails before the long model load). */
+export function contextOptions(command: string, flags: Flags, engine: string): { contextLength?: number; kvCache?: 'f16' | 'f32'; contextOverflow?: ContextOverflow } {
+  const contextLength = num(command, flags, 'context', true);
+  if (contextLength !== undefined && contextLength < 1) throw new UsageError(command, `--context must be a positive number of tokens, got ${contextLength}`);
+  const kv = flags['kv-cache'];
+  if (kv !== undefined && kv !== 'f16' && kv !== 'f32') throw new UsageError(command, `--kv-cache '${String(kv)}' is not a cache type (f16 or f32)`);
+  const overflow = flags['context-overflow'];
+  if (overflow !== undefined && overflow !== 'error' && overflow !== 'drop-oldest') {
+    throw new UsageError(command, `--context-overflow '${String(overflow)}' is not a mode (error or drop-oldest)`);
+  }
+  if (engine === 'reference' && (contextLength !== undefined || kv !== undefined)) {
+    throw new UsageError(command, `--${contextLength !== undefined ? 'context' : 'kv-cache'} applies to the wasm engine (the reference engine holds the model's whole context in f32)`);
+  }
+  return { contextLength, kvCache: kv as 'f16' | 'f32' | undefined, contextOverflow: overflow as ContextOverflow | undefined };
+}
+
 /** Resolves --model, downloads if needed, loads weights and tokenizer, with progress. */
 export async function openLfm(command: string, flags: Flags, io: ChatIo): Promise<Lfm> {
   checkModelFlags(command, flags);
   const engine = (flags.engine ?? 'auto') as 'auto' | 'reference' | 'wasm';
   const threads = num(command, flags, 'threads', true);
+  const { contextLength, kvCache, contextOverflow } = contextOptions(command, flags, engine);
   const quiet = flags.quiet === true || flags.json === true;
   const bar = progressBar(io, quiet);
   const spec = typeof flags.model === 'string' ? flags.model : DEFAULT_MODEL;
@@ -161,12 +192,15 @@ export async function openLfm(command: string, flags: Flags, io: ChatIo): Promis
   bar.done();
   const input = opened.kind === 'gguf' ? { gguf: opened.source } : { hf: opened.files };
   const t0 = Date.now();
-  const lfm = await loadLfm(input, { engine, wasm: { threads }, onLoadProgress: (p) => bar.update(`load ${spec}`, p.loaded, p.total) });
+  const lfm = await loadLfm(input, { engine, wasm: { threads, contextLength, kvCache }, contextOverflow, onLoadProgress: (p) => bar.update(`load ${spec}`, p.loaded, p.total) });
   bar.done();
   if (!quiet) {
-    const e = lfm.engine as { kind: string; description?: string; memoryBytes?: number };
-    const resident = e.memoryBytes ? `, ${(e.memoryBytes / 2 ** 20).toFixed(0)} MiB resident` : '';
-    io.stderr.write(`loaded ${lfm.name} in ${((Date.now() - t0) / 1000).toFixed(1)} s (${e.description ?? `${e.kind} engine`}${resident})\n`);
+    const e = lfm.engine as { kind: string; description?: string; weightBytes?: number; kvCache?: string; dims?: { attnLayers: number[]; K: number; hd: number } };
+    const weights = e.weightBytes ? `, ${(e.weightBytes / 2 ** 20).toFixed(0)} MiB of weights` : '';
+    // the KV cache is reserved for the whole context but becomes resident only as it fills
+    const perToken = e.dims && e.kvCache ? e.dims.attnLayers.length * 2 * e.dims.K * e.dims.hd * (e.kvCache === 'f16' ? 2 : 4) : 0;
+    const kv = perToken ? ` (${e.kvCache} KV cache: ${(perToken / 1024).toFixed(0)} KiB per token, ${((perToken * lfm.engine.contextLength) / 2 ** 20).toFixed(0)} MiB when full)` : '';
+    io.stderr.write(`loaded ${lfm.name} in ${((Date.now() - t0) / 1000).toFixed(1)} s (${e.description ?? `${e.kind} engine`}${weights}); context ${lfm.engine.contextLength} tokens${kv}\n`);
   }
   return lfm;
 }
@@ -276,9 +310,25 @@ export async function chatLoop(lfm: Lfm, input: ChatInput, io: ChatIo, options: 
       }
       history.push({ role: 'user', content: line });
       current = new AbortController();
-      const r = await streamAnswer(lfm, history, { ...options, signal: current.signal }, io, hideReasoning);
+      let r: ChatResult;
+      try {
+        r = await streamAnswer(lfm, history, { ...options, signal: current.signal }, io, hideReasoning);
+      } catch (e) {
+        // the conversation no longer fits (context_overflow 'error'): say so and let the user go on or /reset
+        if (!(e instanceof InputError)) throw e;
+        current = null;
+        history.pop();
+        io.stderr.write(`${e.message}\n> `);
+        continue;
+      }
       current = null;
       if (r.finish_reason === 'abort') io.stderr.write('(stopped)\n');
+      if (r.dropped_messages > 0) {
+        // the oldest turns no longer fit: they were left out of this prompt, and leave the history too
+        io.stderr.write(`(the ${r.dropped_messages} oldest messages no longer fit the context of ${lfm.engine.contextLength} tokens: dropped)\n`);
+        history.splice(start.length, r.dropped_messages);
+      }
+      if (r.finish_reason === 'length' && lfm.engine.position >= lfm.engine.contextLength - 1) io.stderr.write('(the answer reached the end of the context)\n');
       history.push(r.message);
       io.stderr.write(`${stats(r)}\n`);
       io.stdout.write('> ');
@@ -325,6 +375,7 @@ export const SERVE_FLAGS: FlagSpec = {
   model: { type: 'string', short: 'm' },
   engine: { type: 'string' },
   threads: { type: 'string' },
+  ...CONTEXT_FLAGS,
   host: { type: 'string' },
   port: { type: 'string', short: 'p' },
   cors: { type: 'string' },

@@ -97,7 +97,7 @@ into the cache; HF_ENDPOINT and HF_TOKEN are honoured).
 
 ${RUN_OPTIONS_HELP}
 `,
-  serve: `usage: lfm serve [--model <spec>] [--host 127.0.0.1] [--port 8080] [--cors <origin>] [-q]
+  serve: `usage: lfm serve [--model <spec>] [--context <n>] [--context-overflow drop-oldest] [--host 127.0.0.1] [--port 8080] [--cors <origin>] [-q]
 
 Serves the model over HTTP with OpenAI's Chat Completions API: POST /v1/chat/completions (JSON, or server-sent
 events with "stream": true), GET /v1/models, GET /health. Requests are served one at a time; a client that
@@ -105,6 +105,11 @@ disconnects stops its generation. Request bodies take the options of 'lfm run' b
 top_k, top_p, min_p, repetition_penalty, seed, max_tokens, stop, reasoning_budget, tools, tool_choice, ...).
 
   -m, --model <spec>   as for 'lfm run' (default ${DEFAULT_MODEL})
+  --context <n>        tokens of context (wasm engine; default: the model's own, as far as memory allows)
+  --kv-cache <f16|f32> KV cache elements (wasm engine; default f16, half the memory of f32)
+  --context-overflow <error|drop-oldest>
+                       a conversation that outgrows the context: a 400 error (default), or drop its oldest
+                       turns, keeping the system prompt and the latest turn (a request may set context_overflow)
   --host <addr>        interface to listen on (default 127.0.0.1)
   -p, --port <n>       port (default 8080; 0 picks a free one)
   --cors <origin>      let web pages from these origins call the server: '*' for any, or a comma-separated

@@ -10,14 +10,17 @@
 // keeps every matrix in f32: the exactness mode, held to the fp32 oracle within 1e-4. Norm weights and the conv
 // kernel are always f32.
 //
-// State: the position, per conv layer the last Lc-1 rows of b*x, per attention layer K and V rows (f32) for every
-// position up to the capacity. A snapshot holds only the conv states and the tokens: the K/V rows of a prefix
-// are never rewritten while the cache still holds that prefix (later tokens go to later rows), so restore() just
-// sets the position back when the cache's tokens start with the snapshot's, and re-reads the snapshot's tokens
-// otherwise (bitwise the same state: prefill equals step-by-step decoding).
+// State: the position, per conv layer the last Lc-1 rows of b*x, per attention layer K and V rows (f16 by default,
+// rounded to nearest even as llama.cpp's cache; f32 with `kvCache: 'f32'`) for every position up to the capacity.
+// The capacity is the model's own context unless asked for less (or it does not fit in WASM memory): its cache is
+// reserved up front as address space only, and pages become resident as positions fill. A snapshot holds only the
+// conv states and the tokens: the K/V rows of a prefix are never rewritten while the cache still holds that prefix
+// (later tokens go to later rows), so restore() just sets the position back when the cache's tokens start with the
+// snapshot's, and re-reads the snapshot's tokens otherwise (bitwise the same state: prefill equals step-by-step
+// decoding).
 //
-// Deliberately not here (yet): an f16 KV cache, chunked reads of HF safetensors tensors (each is read whole, then
-// converted in chunks).
+// Deliberately not here (yet): chunked reads of HF safetensors tensors (each is read whole, then converted in
+// chunks).
 
 import { InputError, TensorError } from '../../reference/errors.js';
 import { deriveDims, type Lfm2Dims } from '../../reference/config.js';
@@ -29,8 +32,8 @@ import { dequantize } from '../../reference/quant.js';
 import { GLOBAL_TENSORS, LAYER_TENSORS, LM_HEAD, type TensorNameEntry } from '../../reference/tensor-names.js';
 import { tensorResolver } from '../../reference/weights.js';
 import type { EngineInfo, EngineSnapshot } from './types.js';
-import { CTL_BYTES, L, M, tapName, WeightCode, weightBytes } from './wasm-layout.js';
-import { CTL_ADDRESS, UnsupportedModelError, wasmUnsupported, type Arena, type WasmBuild, type WasmExports, type WasmInstance } from './wasm-module.js';
+import { ATT_BLOCK, CTL_BYTES, KV_TILE, L, M, tapName, WeightCode, weightBytes } from './wasm-layout.js';
+import { CTL_ADDRESS, UnsupportedModelError, wasmUnsupported, WasmUnavailableError, type Arena, type WasmBuild, type WasmExports, type WasmInstance } from './wasm-module.js';
 import { instantiateEngineModule } from './wasm-builds.js';
 import { loadMatrix, openTensors, type RawTensors } from './wasm-tensors.js';
 import { checkWasmEngineOptions } from './wasm-options.js';
@@ -45,8 +48,17 @@ export interface WasmEngineOptions {
   weights?: 'auto' | 'q4_0' | 'f32';
   /** 'auto' (default): the relaxed-SIMD build where it validates and passes its self-test, else baseline. */
   simd?: 'auto' | WasmBuild;
-  /** Positions the KV cache holds (default: the model's context, at most 4096). */
+  /**
+   * Positions the engine holds (default: the model's own context, config max_position_embeddings / GGUF
+   * lfm2.context_length, or as many as fit in WASM memory when fewer do; a larger value is cut to the model's).
+   * The KV cache is reserved as address space up front and becomes resident as positions fill.
+   */
   contextLength?: number;
+  /**
+   * KV cache elements: 'f16' (default: half the memory; rounded to nearest even on write, as llama.cpp's cache)
+   * or 'f32' (exact). LFM2.5-1.2B: 12 KiB per position in f16, 24 KiB in f32.
+   */
+  kvCache?: 'f16' | 'f32';
   /** Most tokens per forward call during prefill (default 64). */
   prefillChunk?: number;
   /**
@@ -87,8 +99,13 @@ export interface WasmCore extends EngineInfo {
   readonly dims: Lfm2Dims;
   /** Bytes of weights in WASM memory (matrices, norms, conv kernels). */
   readonly weightBytes: number;
-  /** Size of the WASM memory after load: weights + state capacity + scratch (KV pages are touched as used). */
+  /**
+   * Size of the WASM memory after load: weights + scratch + the KV cache of the whole context (reserved address
+   * space: its pages become resident as positions fill).
+   */
   readonly memoryBytes: number;
+  /** The KV cache's element type. */
+  readonly kvCache: 'f16' | 'f32';
   /** Per matrix: its stored type and the layout it runs in, e.g. {"blk.0.ffn_up.weight": "Q6_K -> Q8_0"}. */
   readonly weightLayouts: ReadonlyMap<string, string>;
   /** Runs tokens from the current position; returns (T, V) with allLogits, else the last row (V). */
@@ -130,7 +147,6 @@ export interface ThreadTeam {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-const DEFAULT_CONTEXT = 4096;
 const DEFAULT_CHUNK = 64;
 /** Logit rows per forward call are capped so the logits buffer stays near this size. */
 const LOGITS_BUDGET = 4 << 20;
@@ -245,11 +261,10 @@ interface Buffers {
   scratch: Record<string, number>;
   staging: number;
   stagingBytes: number;
-  kv: ({ k: number; v: number } | null)[];
   weightTotal: number;
 }
 
-function allocate(arena: Arena, wasm: WasmExports, plan: Plan, dims: Lfm2Dims, capacity: number, Tmax: number, logitRows: number, nth: number): Buffers {
+function allocate(arena: Arena, wasm: WasmExports, plan: Plan, dims: Lfm2Dims, Tmax: number, logitRows: number, nth: number): Buffers {
   const { D, H, K, hd, F, V, Lc, nLayers } = dims;
   const ctl = arena.alloc(CTL_BYTES);
   if (ctl !== CTL_ADDRESS) throw new Error(`engine: the thread control block must be the first allocation (at ${CTL_ADDRESS}, got ${ctl})`);
@@ -261,8 +276,9 @@ function allocate(arena: Arena, wasm: WasmExports, plan: Plan, dims: Lfm2Dims, c
   const sizes = {
     h: Tmax * D * 4, xb: Tmax * D * 4, ob: Tmax * D * 4, bcx: Tmax * 3 * D * 4, bx: (Lc - 1 + Tmax) * D * 4,
     q: Tmax * H * hd * 4, k: Tmax * K * hd * 4, v: Tmax * K * hd * 4, attn: Tmax * H * hd * 4, gate: Tmax * F * 4, up: Tmax * F * 4,
-    act: Tmax * wasm.actRowBytes(Math.ceil(Kmax / 32) * 32), scores: nth * capacity * 4, logits: logitRows * Math.ceil(V / 4) * 4 * 4,
+    act: Tmax * wasm.actRowBytes(Math.ceil(Kmax / 32) * 32), logits: logitRows * Math.ceil(V / 4) * 4 * 4,
     convOut: Tmax * D * 4, convY: Tmax * D * 4,
+    attnWork: nth * wasm.attnWorkFloats(H / K, hd) * 4, attnMl: Tmax * H * 2 * 4,
   };
   const scratchStart = arena.mark();
   const scratch: Record<string, number> = {};
@@ -281,9 +297,49 @@ function allocate(arena: Arena, wasm: WasmExports, plan: Plan, dims: Lfm2Dims, c
     v.ptr = arena.alloc(v.n * 4);
     weightTotal += v.n * 4;
   }
-  const kvRowBytes = K * hd * 4;
-  const kv = dims.layerTypes.map((t) => (t === 'conv' ? null : { k: arena.alloc(capacity * kvRowBytes), v: arena.alloc(capacity * kvRowBytes) }));
-  return { ctl, desc, tokens, rope, convStates, scratch, staging: scratch.h, stagingBytes, kv, weightTotal };
+  return { ctl, desc, tokens, rope, convStates, scratch, staging: scratch.h, stagingBytes, weightTotal };
+}
+
+// --- the context: KV caches and the decode partials, sized by the positions held -----------------------------
+
+interface Context {
+  capacity: number;
+  kv: ({ k: number; v: number } | null)[];
+  /** Decode partials (assembly/attention.ts): (H, blocks, hd + 4) floats. */
+  parts: number;
+}
+
+/** Bytes of the context at a capacity (each allocation aligned to 64). */
+function contextBytes(dims: Lfm2Dims, capacity: number, elementBytes: number): number {
+  const rows = Math.ceil(capacity / KV_TILE) * KV_TILE;
+  const cache = rows * dims.K * dims.hd * elementBytes + 64;
+  return dims.attnLayers.length * 2 * cache + Math.ceil(capacity / ATT_BLOCK) * dims.H * (dims.hd + 4) * 4 + 64;
+}
+
+/**
+ * Places the context after everything else: the positions asked for (default the model's own), cut to the model's;
+ * when the memory cannot grow that far, the default shrinks to what fits and an explicit request is an InputError
+ * saying how many positions fit.
+ */
+function allocateContext(arena: Arena, dims: Lfm2Dims, requested: number | undefined, elementBytes: number): Context {
+  const want = Math.min(requested ?? dims.maxPositions, dims.maxPositions);
+  let capacity = want;
+  while (!arena.reserve(contextBytes(dims, capacity, elementBytes))) {
+    // each refused grow leaves the memory as it was: step down by ~10% (whole blocks) until one is granted
+    const next = Math.floor((capacity * 0.9) / ATT_BLOCK) * ATT_BLOCK;
+    if (next < ATT_BLOCK) throw new WasmUnavailableError(`out of WASM memory: no room for a KV cache of ${ATT_BLOCK} positions after the weights (${(arena.mark() / 2 ** 20).toFixed(0)} MiB)`);
+    capacity = next;
+  }
+  if (capacity < want && requested !== undefined) {
+    const cache = (contextBytes(dims, want, elementBytes) / 2 ** 20).toFixed(0);
+    const hint = elementBytes === 4 ? "; kvCache 'f16' holds twice as many" : '';
+    throw new InputError(`contextLength ${requested}: its KV cache (${cache} MiB) does not fit in WASM memory next to the weights (${(arena.mark() / 2 ** 20).toFixed(0)} MiB); about ${capacity} positions fit${hint}`);
+  }
+  const rows = Math.ceil(capacity / KV_TILE) * KV_TILE;
+  const cacheBytes = rows * dims.K * dims.hd * elementBytes;
+  const parts = arena.alloc(Math.ceil(capacity / ATT_BLOCK) * dims.H * (dims.hd + 4) * 4);
+  const kv = dims.layerTypes.map((t) => (t === 'conv' ? null : { k: arena.alloc(cacheBytes), v: arena.alloc(cacheBytes) }));
+  return { capacity, kv, parts };
 }
 
 /** Streams every weight into its place; returns "stored -> layout" per matrix. */
@@ -312,19 +368,20 @@ async function loadWeights(wasm: WasmExports, arena: Arena, src: RawTensors, pla
 }
 
 /** The model descriptor that assembly/model.ts reads (word offsets in wasm-layout.ts). */
-function writeDescriptor(arena: Arena, plan: Plan, b: Buffers, dims: Lfm2Dims, capacity: number, Tmax: number): void {
+function writeDescriptor(arena: Arena, plan: Plan, b: Buffers, ctx: Context, dims: Lfm2Dims, Tmax: number, f16: boolean): void {
   const words = arena.i32(b.desc, M.LAYERS + dims.nLayers * M.LAYER_WORDS);
   const wf = new Float32Array(words.buffer, words.byteOffset, words.length);
   Object.assign(words, { [M.D]: dims.D, [M.H]: dims.H, [M.K]: dims.K, [M.HD]: dims.hd, [M.F]: dims.F, [M.V]: dims.V, [M.LC]: dims.Lc, [M.NLAYERS]: dims.nLayers });
   wf[M.EPS] = dims.eps;
   Object.assign(words, {
-    [M.CAPACITY]: capacity, [M.POS]: 0, [M.TMAX]: Tmax, [M.CTL]: b.ctl, [M.TOKENS]: b.tokens, [M.ROPE]: b.rope,
+    [M.CAPACITY]: ctx.capacity, [M.POS]: 0, [M.KV_F16]: f16 ? 1 : 0, [M.ATTN_PARTS]: ctx.parts, [M.TMAX]: Tmax, [M.CTL]: b.ctl, [M.TOKENS]: b.tokens, [M.ROPE]: b.rope,
     [M.EMBED]: plan.embed.ptr, [M.EMBED_T]: plan.embed.code, [M.HEAD]: plan.head.ptr, [M.HEAD_T]: plan.head.code, [M.FINAL_NORM]: plan.finalNorm.ptr,
   });
   const s = b.scratch;
   Object.assign(words, {
     [M.H_BUF]: s.h, [M.XB]: s.xb, [M.OB]: s.ob, [M.BCX]: s.bcx, [M.BX]: s.bx, [M.Q]: s.q, [M.KB]: s.k, [M.VB]: s.v, [M.ATTN]: s.attn,
-    [M.GATE]: s.gate, [M.UP]: s.up, [M.ACT]: s.act, [M.SCORES]: s.scores, [M.LOGITS]: s.logits, [M.CONV_OUT]: s.convOut, [M.CONV_Y]: s.convY,
+    [M.GATE]: s.gate, [M.UP]: s.up, [M.ACT]: s.act, [M.LOGITS]: s.logits, [M.CONV_OUT]: s.convOut, [M.CONV_Y]: s.convY,
+    [M.ATTN_WORK]: s.attnWork, [M.ATTN_ML]: s.attnMl,
   });
   plan.layers.forEach((lw, l) => {
     const o = M.LAYERS + l * M.LAYER_WORDS;
@@ -339,14 +396,18 @@ function writeDescriptor(arena: Arena, plan: Plan, b: Buffers, dims: Lfm2Dims, c
       set(L.CONV, lw.conv.ptr), set(L.STATE, b.convStates[l]);
     } else {
       mat(L.QP, L.QP_T, lw.q), mat(L.KP, L.KP_T, lw.k), mat(L.VP, L.VP_T, lw.v), mat(L.OP, L.OP_T, lw.o);
-      set(L.QN, lw.qn.ptr), set(L.KN, lw.kn.ptr), set(L.KC, b.kv[l]!.k), set(L.VC, b.kv[l]!.v);
+      set(L.QN, lw.qn.ptr), set(L.KN, lw.kn.ptr), set(L.KC, ctx.kv[l]!.k), set(L.VC, ctx.kv[l]!.v);
     }
   });
 }
 
 async function buildCore(dims: Lfm2Dims, src: RawTensors, opts: WasmEngineOptions, env: CoreEnv): Promise<WasmCore> {
   const { hd, V, Lc, D } = dims;
-  const capacity = Math.min(dims.maxPositions, Math.max(1, Math.floor(opts.contextLength ?? DEFAULT_CONTEXT)));
+  if (opts.contextLength !== undefined && !(Number.isInteger(opts.contextLength) && opts.contextLength >= 1)) {
+    throw new InputError(`engine: contextLength must be a positive integer, got ${opts.contextLength}`);
+  }
+  const kvCache = opts.kvCache ?? 'f16';
+  if (kvCache !== 'f16' && kvCache !== 'f32') throw new InputError(`engine: kvCache must be 'f16' or 'f32', got ${JSON.stringify(opts.kvCache)}`);
   const Tmax = Math.max(1, Math.floor(opts.prefillChunk ?? DEFAULT_CHUNK));
   const logitRows = Math.max(1, Math.min(Tmax, Math.floor(LOGITS_BUDGET / (4 * V))));
   const { instance: inst, threads: team } = env;
@@ -354,9 +415,11 @@ async function buildCore(dims: Lfm2Dims, src: RawTensors, opts: WasmEngineOption
   const nth = team?.nth ?? 1;
 
   const plan = planModel(dims, src, opts.weights ?? 'auto');
-  const b = allocate(arena, wasm, plan, dims, capacity, Tmax, logitRows, nth);
+  const b = allocate(arena, wasm, plan, dims, Tmax, logitRows, nth);
+  const ctx = allocateContext(arena, dims, opts.contextLength, kvCache === 'f16' ? 2 : 4);
+  const capacity = ctx.capacity;
   const layouts = await loadWeights(wasm, arena, src, plan, b, dims);
-  writeDescriptor(arena, plan, b, dims, capacity, Tmax);
+  writeDescriptor(arena, plan, b, ctx, dims, Tmax, kvCache === 'f16');
 
   // --- the core
   const engineId = Math.floor(Math.random() * 2 ** 31);
@@ -435,6 +498,7 @@ async function buildCore(dims: Lfm2Dims, src: RawTensors, opts: WasmEngineOption
     dims,
     vocabSize: V,
     contextLength: capacity,
+    kvCache,
     weightBytes: b.weightTotal,
     get memoryBytes() {
       return arena.memory.buffer.byteLength;

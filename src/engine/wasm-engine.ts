@@ -23,6 +23,8 @@ export interface WasmEngine extends Engine {
   /** How it runs, in words: build, threads, workers or not (and why not, when threads were asked for). */
   readonly description: string;
   readonly dims: WasmCore['dims'];
+  /** The KV cache's element type ('f16' unless kvCache: 'f32' was asked for). */
+  readonly kvCache: WasmCore['kvCache'];
   readonly weightBytes: number;
   readonly memoryBytes: number;
   readonly weightLayouts: ReadonlyMap<string, string>;
@@ -89,6 +91,7 @@ function inThreadEngine(core: WasmCore, prefillChunk = 64): WasmEngine {
     dims: core.dims,
     vocabSize: core.vocabSize,
     contextLength: core.contextLength,
+    kvCache: core.kvCache,
     weightBytes: core.weightBytes,
     get memoryBytes() {
       return core.memoryBytes;

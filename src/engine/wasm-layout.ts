@@ -7,10 +7,14 @@ export const M = {
   D: 0, H: 1, K: 2, HD: 3, F: 4, V: 5, LC: 6, NLAYERS: 7, EPS: 8, CAPACITY: 9, POS: 10, TMAX: 11,
   EMBED: 12, EMBED_T: 13, HEAD: 14, HEAD_T: 15, FINAL_NORM: 16, ROPE: 17, TAPS: 18,
   H_BUF: 19, XB: 20, OB: 21, BCX: 22, BX: 23, Q: 24, KB: 25, VB: 26, ATTN: 27,
-  GATE: 28, UP: 29, ACT: 30, SCORES: 31, LOGITS: 32, CONV_OUT: 33, CONV_Y: 34,
-  TOKENS: 35, NTOK: 36, ALL_LOGITS: 37, CTL: 38,
+  GATE: 28, UP: 29, ACT: 30, ATTN_WORK: 31, LOGITS: 32, CONV_OUT: 33, CONV_Y: 34,
+  TOKENS: 35, NTOK: 36, ALL_LOGITS: 37, CTL: 38, KV_F16: 39, ATTN_PARTS: 40, ATTN_ML: 41,
   LAYERS: 64, LAYER_WORDS: 24,
 } as const;
+
+/** Positions per attention softmax block and per K cache tile (assembly/attention.ts ATT_BLOCK, KV_TILE). */
+export const ATT_BLOCK = 256;
+export const KV_TILE = 8;
 
 /**
  * The threads' control block (i32 words, in shared memory; CTL_BYTES long): COUNT and GEN are the barrier's

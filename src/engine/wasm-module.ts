@@ -47,8 +47,14 @@ export interface WasmExports {
   softmaxScalar(s: number, n: number): void;
   shortConv(bcx: number, kw: number, state: number, bx: number, out: number, y: number, T: number, D: number, Lc: number, c0: number, c1: number): void;
   shortConvScalar(bcx: number, kw: number, state: number, bx: number, out: number, y: number, T: number, D: number, Lc: number, c0: number, c1: number): void;
-  attention(q: number, kc: number, vc: number, out: number, scores: number, T: number, pos0: number, H: number, K: number, hd: number, u0: number, u1: number): void;
-  attentionScalar(q: number, kc: number, vc: number, out: number, scores: number, T: number, pos0: number, H: number, K: number, hd: number, u0: number, u1: number): void;
+  attention(q: number, kc: number, vc: number, out: number, ml: number, work: number, T: number, pos0: number, H: number, K: number, hd: number, cap: number, f16: number, u0: number, u1: number): void;
+  attentionScalar(q: number, kc: number, vc: number, out: number, ml: number, work: number, T: number, pos0: number, H: number, K: number, hd: number, cap: number, f16: number, u0: number, u1: number): void;
+  attentionBlocks(q: number, kc: number, vc: number, parts: number, work: number, pos: number, H: number, K: number, hd: number, cap: number, f16: number, u0: number, u1: number): void;
+  attentionBlocksScalar(q: number, kc: number, vc: number, parts: number, work: number, pos: number, H: number, K: number, hd: number, cap: number, f16: number, u0: number, u1: number): void;
+  attentionMerge(parts: number, out: number, ml: number, H: number, hd: number, nb: number, h0: number, h1: number): void;
+  attentionMergeScalar(parts: number, out: number, ml: number, H: number, hd: number, nb: number, h0: number, h1: number): void;
+  attnWorkFloats(G: number, hd: number): number;
+  kvWrite(k: number, v: number, kc: number, vc: number, pos0: number, K: number, hd: number, cap: number, f16: number, r0: number, r1: number): void;
   expf(x: number): number;
   isRelaxed(): number;
   selfTest(scratch: number): number;
@@ -139,6 +145,23 @@ export class Arena {
     this.top = end;
     this.peak = Math.max(this.peak, end);
     return p;
+  }
+  /**
+   * Grows the memory so that the next `bytes` bytes (at `align`) are in it, without allocating them; false when
+   * the memory cannot grow that far (the 4 GiB wasm32 limit, or the maximum a shared memory was created with).
+   * Growing reserves address space only: pages become resident when first written.
+   */
+  reserve(bytes: number, align = 64): boolean {
+    const end = Math.ceil(this.top / align) * align + Math.max(0, bytes);
+    if (end > 0xffff0000) return false;
+    const have = this.memory.buffer.byteLength;
+    if (end <= have) return true;
+    try {
+      this.memory.grow(Math.ceil((end - have) / PAGE));
+      return true;
+    } catch {
+      return false;
+    }
   }
   mark(): number {
     return this.top;

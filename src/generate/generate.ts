@@ -10,6 +10,10 @@
 // next prompt. The conv state cannot be rolled back, so the session keeps snapshots (checkpoints) at the end of
 // each prompt and restores the longest one that is a prefix of the new prompt, then feeds only the rest.
 //
+// The prompt and max_tokens must fit in the context (else an InputError naming the sizes). Generation that reaches
+// the end of the context mid-answer stops there with finish_reason 'length' (it does not shift the context: the
+// answer so far is returned, and the next turn decides what to drop: src/lfm.ts context_overflow).
+//
 // finish_reason: 'stop' (end-of-turn token or a stop string), 'length' (max_tokens or the context is full),
 // 'tool_calls' (the turn ended after at least one tool call), 'abort' (the AbortSignal fired; checked between
 // tokens), 'loop' (the loop guard found a cycle it could not steer out of).
@@ -72,6 +76,12 @@ export interface GenerationOptions extends SamplingOptions {
     onReasoningLoop?: 'close-thinking' | 'stop';
   };
   signal?: AbortSignal;
+  /**
+   * Prompt tokens [0, n) that later prompts will keep while their middle changes (the system prompt, when a
+   * conversation drops its oldest turns): the session keeps a checkpoint there, apart from its recent ones, so such
+   * a prompt re-reads only what follows.
+   */
+  checkpoint_prefix?: number;
 }
 
 export interface ToolCallResult extends ParsedToolCall {
@@ -152,6 +162,8 @@ const now = () => (typeof performance !== 'undefined' ? performance.now() : Date
 /** One conversation's engine state, reused across turns. */
 export class GenerationSession {
   private checkpoints: Checkpoint[] = [];
+  /** The checkpoint at a checkpoint_prefix, kept apart from the recent ones (not evicted by them). */
+  private prefixCheckpoint: Checkpoint | null = null;
   private callCounter = 0;
 
   constructor(
@@ -164,6 +176,7 @@ export class GenerationSession {
   /** Forgets every checkpoint; the next prompt is read from scratch. */
   async reset(): Promise<void> {
     this.checkpoints = [];
+    this.prefixCheckpoint = null;
     await this.engine.reset();
   }
 
@@ -171,10 +184,10 @@ export class GenerationSession {
    * Feeds the prompt (reusing the longest checkpointed prefix) and returns the logits after it, or null when the
    * signal fired first (checked between prefill chunks).
    */
-  private async prefill(prompt: readonly number[], signal?: AbortSignal): Promise<{ logits: Float32Array | null; cached: number; fed: number; ms: number }> {
+  private async prefill(prompt: readonly number[], signal?: AbortSignal, keep = 0): Promise<{ logits: Float32Array | null; cached: number; fed: number; ms: number }> {
     const t0 = now();
     let best: Checkpoint | null = null;
-    for (const c of this.checkpoints) {
+    for (const c of [...this.checkpoints, ...(this.prefixCheckpoint ? [this.prefixCheckpoint] : [])]) {
       if (c.tokens.length <= prompt.length && (!best || c.tokens.length > best.tokens.length) && c.tokens.every((t, i) => t === prompt[i])) best = c;
     }
     let logits: Float32Array;
@@ -183,11 +196,17 @@ export class GenerationSession {
       if (best) {
         await this.engine.restore(best.snapshot);
         cached = best.tokens.length;
-        logits = cached === prompt.length ? best.logits : await this.engine.prefill(prompt.slice(cached), { signal });
-        this.checkpoints = [best, ...this.checkpoints.filter((c) => c !== best)]; // most recently used first
+        if (best !== this.prefixCheckpoint) this.checkpoints = [best, ...this.checkpoints.filter((c) => c !== best)]; // most recently used first
       } else {
         await this.engine.reset();
-        logits = await this.engine.prefill(prompt, { signal });
+      }
+      if (keep > cached && keep < prompt.length) {
+        // feed up to the kept prefix, checkpoint there (prefill in pieces gives the same state as in one call)
+        const at = await this.engine.prefill(prompt.slice(cached, keep), { signal });
+        this.prefixCheckpoint = { tokens: prompt.slice(0, keep), snapshot: await this.engine.save(), logits: at };
+        logits = await this.engine.prefill(prompt.slice(keep), { signal });
+      } else {
+        logits = cached === prompt.length ? best!.logits : await this.engine.prefill(prompt.slice(cached), { signal });
       }
     } catch (e) {
       if (signal?.aborted && e === signal.reason) return { logits: null, cached, fed: 0, ms: now() - t0 };
@@ -216,6 +235,11 @@ export class GenerationSession {
     const room = engine.contextLength - prompt.length;
     const maxTokens = options.max_tokens ?? room;
     if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new InputError(`generate: max_tokens must be a positive integer, got ${options.max_tokens}`);
+    if (maxTokens > room) {
+      throw new InputError(`generate: the prompt has ${prompt.length} tokens and max_tokens is ${maxTokens}: ${prompt.length + maxTokens} exceed the context of ${engine.contextLength}`);
+    }
+    const keep = options.checkpoint_prefix ?? 0;
+    if (!Number.isInteger(keep) || keep < 0) throw new InputError(`generate: checkpoint_prefix must be an integer >= 0, got ${options.checkpoint_prefix}`);
     const budget = options.reasoning_budget;
     if (budget !== undefined && (!Number.isInteger(budget) || budget < 0)) throw new InputError(`generate: reasoning_budget must be an integer >= 0, got ${budget}`);
     const sampler = new Sampler(options, tk.sampleable);
@@ -232,7 +256,7 @@ export class GenerationSession {
     let namePending = false; // inside the first section, before `[name(` is complete
     const forced: number[] = []; // ids to insert before sampling again
 
-    const pre = await this.prefill(prompt, options.signal);
+    const pre = await this.prefill(prompt, options.signal, keep);
     let logits = pre.logits ?? new Float32Array(0);
     const context = [...prompt];
     const generated: number[] = [];

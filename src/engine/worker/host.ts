@@ -172,6 +172,7 @@ export async function startWorkerEngine(input: ModelInput, opts: WasmEngineOptio
     dims: info.dims,
     vocabSize: info.vocabSize,
     contextLength: info.contextLength,
+    kvCache: info.kvCache,
     weightBytes: info.weightBytes,
     get memoryBytes() {
       return memoryBytes;

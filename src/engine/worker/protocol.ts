@@ -92,6 +92,7 @@ export interface LoadedInfo {
   dims: import('../../../reference/config.js').Lfm2Dims;
   vocabSize: number;
   contextLength: number;
+  kvCache: 'f16' | 'f32';
   weightBytes: number;
   memoryBytes: number;
   layouts: [string, string][];

@@ -68,7 +68,7 @@ export function lfmWorkerMain(port: WorkerPort): void {
     const threads = m.memory && m.threads > 1 ? leaderTeam(m.memory, m.threads) : undefined;
     core = await createWasmCore(input, m.options, { instance, threads });
     return {
-      build: core.build, threads: core.threads, dims: core.dims, vocabSize: core.vocabSize, contextLength: core.contextLength,
+      build: core.build, threads: core.threads, dims: core.dims, vocabSize: core.vocabSize, contextLength: core.contextLength, kvCache: core.kvCache,
       weightBytes: core.weightBytes, memoryBytes: core.memoryBytes, layouts: [...core.weightLayouts],
     };
   }
