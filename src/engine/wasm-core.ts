@@ -114,6 +114,11 @@ export interface WasmCore extends EngineInfo {
   prefill(tokens: readonly number[]): Float32Array;
   /** forward([token]). */
   decode(token: number): Float32Array;
+  /**
+   * forward(tokens) without copying the logits out: returns the byte offset of the last row (V floats) in the
+   * WASM memory, valid until the next call (the worker engine reads it from the shared memory on the host).
+   */
+  feedInPlace(tokens: readonly number[]): number;
   reset(): void;
   save(): WasmSnapshot;
   restore(s: EngineSnapshot): void;
@@ -459,11 +464,11 @@ async function buildCore(dims: Lfm2Dims, src: RawTensors, opts: WasmEngineOption
   };
 
   const reused = opts.reuseLogits ? new Float32Array(V) : null;
-  const run = (tokens: readonly number[], o: WasmForwardOptions = {}): Float32Array => {
+  /** Runs the tokens; copies the logits into `out` (null: leaves the last row in WASM memory only). */
+  const feed = (tokens: readonly number[], o: WasmForwardOptions, out: Float32Array | null): void => {
     live();
     check(tokens);
-    const all = !!o.allLogits;
-    const out = !all && reused ? reused : new Float32Array((all ? tokens.length : 1) * V);
+    const all = !!o.allLogits && out !== null;
     const chunk = all ? logitRows : Tmax;
     tapFn = o.tap ?? null;
     setWord(M.TAPS, tapFn ? 1 : 0);
@@ -474,12 +479,16 @@ async function buildCore(dims: Lfm2Dims, src: RawTensors, opts: WasmEngineOption
         arena.i32(b.tokens, n).set(tokens.slice(at, at + n));
         cached.set(tokens.slice(at, at + n), p0);
         step(n, all);
-        if (all) out.set(arena.f32(b.scratch.logits, n * V), at * V);
-        else if (at + n === tokens.length) out.set(arena.f32(b.scratch.logits, V));
+        if (all) out!.set(arena.f32(b.scratch.logits, n * V), at * V);
+        else if (at + n === tokens.length) out?.set(arena.f32(b.scratch.logits, V));
       }
     } finally {
       tapFn = null;
     }
+  };
+  const run = (tokens: readonly number[], o: WasmForwardOptions = {}): Float32Array => {
+    const out = !o.allLogits && reused ? reused : new Float32Array((o.allLogits ? tokens.length : 1) * V);
+    feed(tokens, o, out);
     return out;
   };
 
@@ -510,6 +519,10 @@ async function buildCore(dims: Lfm2Dims, src: RawTensors, opts: WasmEngineOption
     forward: run,
     prefill: (tokens) => run(tokens),
     decode: (token) => run([token]),
+    feedInPlace(tokens) {
+      feed(tokens, {}, null);
+      return b.scratch.logits;
+    },
     reset,
     save(): WasmSnapshot {
       live();

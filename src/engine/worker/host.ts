@@ -139,7 +139,7 @@ export async function startWorkerEngine(input: ModelInput, opts: WasmEngineOptio
 
   // --- load
   const inputDesc = 'gguf' in input ? { kind: 'gguf' as const, name: input.gguf.name, size: input.gguf.size } : { kind: 'hf' as const, name: input.hf.name };
-  // (reuseLogits stays here: the worker transfers each logits array, which a reused array cannot survive)
+  // (reuseLogits stays here: the host reads the logits from the shared memory into its own array)
   const { threads: _t, simd: _s, reuseLogits: _r, ...options } = opts;
   let info: LoadedInfo;
   try {
@@ -156,12 +156,17 @@ export async function startWorkerEngine(input: ModelInput, opts: WasmEngineOptio
   let position = 0;
   let memoryBytes = info.memoryBytes;
   const chunk = Math.max(1, Math.floor(opts.prefillChunk ?? 64));
+  const V = info.vocabSize;
+  const reused = opts.reuseLogits ? new Float32Array(V) : null;
   const forward = async (tokens: readonly number[], o: { allLogits?: boolean; tap?: (name: string, data: Float32Array, shape: number[]) => void } = {}) => {
     const r = await call<ForwardResult>('forward', [...tokens], !!o.allLogits, !!o.tap);
     position = r.position;
     memoryBytes = r.memoryBytes;
     for (const [n, d, s] of r.taps ?? []) o.tap!(n, d, s);
-    return r.logits;
+    if (r.logits) return r.logits;
+    // read in place from the shared memory (valid until the next step): into the reused array, or a copy
+    const row = new Float32Array(memory!.buffer, r.logitsPtr!, V);
+    return reused ? (reused.set(row), reused) : row.slice();
   };
   const engine: WasmEngine = {
     kind: 'wasm',

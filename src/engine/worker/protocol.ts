@@ -100,7 +100,9 @@ export interface LoadedInfo {
 
 /** What `forward` answers. Taps come back as [name, data, shape] when they were asked for. */
 export interface ForwardResult {
-  logits: Float32Array;
+  /** The logits, or (shared memory, last row only) where the last row lies in the memory: logitsPtr. */
+  logits?: Float32Array;
+  logitsPtr?: number;
   position: number;
   memoryBytes: number;
   taps?: [string, Float32Array, number[]][];

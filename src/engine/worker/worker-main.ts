@@ -25,6 +25,8 @@ export interface WorkerPort {
 export function lfmWorkerMain(port: WorkerPort): void {
   let core: WasmCore | null = null;
   let memory: WebAssembly.Memory | null = null;
+  /** Whether the memory is shared with the host (it can read logits in place). */
+  let shared = false;
   let nextIo = 1;
   const pendingIo = new Map<number, { resolve: (m: Extract<HostToWorker, { type: 'io-result' }>) => void; reject: (e: Error) => void }>();
 
@@ -62,6 +64,7 @@ export function lfmWorkerMain(port: WorkerPort): void {
   async function load(m: LoadMsg): Promise<LoadedInfo> {
     const module = new WebAssembly.Module(m.bytes as BufferSource);
     memory = m.memory ?? createMemory(false);
+    shared = m.memory !== null;
     const instance = instantiateModule(module, m.build, memory);
     instance.relaxedRejected = m.relaxedRejected;
     const input: ModelInput = m.input.kind === 'gguf' ? { gguf: remoteSource(0, m.input.name, m.input.size) } : { hf: remoteFiles(m.input.name) };
@@ -78,6 +81,11 @@ export function lfmWorkerMain(port: WorkerPort): void {
     switch (c.method) {
       case 'forward': {
         const [tokens, allLogits, wantTaps] = c.args as [number[], boolean, boolean];
+        if (!allLogits && !wantTaps && shared) {
+          // the host reads the row from the shared memory itself: no copy, no garbage here
+          const r: ForwardResult = { logitsPtr: core.feedInPlace(tokens), position: core.position, memoryBytes: core.memoryBytes };
+          return { value: r, transfer: [] };
+        }
         const taps: [string, Float32Array, number[]][] = [];
         const logits = core.forward(tokens, { allLogits, tap: wantTaps ? (n, d, s) => taps.push([n, d, s]) : undefined });
         const r: ForwardResult = { logits, position: core.position, memoryBytes: core.memoryBytes, taps: wantTaps ? taps : undefined };
