@@ -10,6 +10,19 @@ export const LLAMACPP_MAX_ABS_FLOAT = 2e-3;
 export const LLAMACPP_MAX_ABS_Q8_0 = 3e-2;
 /** max |logit difference| against llama.cpp for Q4_0 files (same activation rounding as Q8_0). */
 export const LLAMACPP_MAX_ABS_Q4_0 = 8e-2;
+/**
+ * max |logit difference| against llama.cpp for BF16 files. llama.cpp rounds every matmul input to bf16 (8-bit
+ * mantissa, relative error up to 2^-9) where F16 keeps 11 bits: measured worst 4.4e-3 (oracle) / 4.6e-3 (engine,
+ * which rounds as llama.cpp does) over the golden shapes; about 2x headroom.
+ */
+export const LLAMACPP_MAX_ABS_BF16 = 1e-2;
+/**
+ * max |logit difference| against llama.cpp for the Q4_K_M / Q5_K_M / Q6_K mixes. llama.cpp rounds each K-quant
+ * matmul input to Q8_K: 8-bit codes with one scale per 256 values (Q8_0 has one per 32), so a rounding that flips
+ * moves a logit about as much as with Q8_0. Measured worst 1.95e-2 (oracle) / 2.45e-2 (engine, Q8_K like
+ * llama.cpp); about 2x headroom.
+ */
+export const LLAMACPP_MAX_ABS_KQUANT = 5e-2;
 /** Minimum share of positions whose argmax (greedy next token) agrees with llama.cpp's. */
 export const LLAMACPP_MIN_TOP1_AGREEMENT = 0.95;
 
