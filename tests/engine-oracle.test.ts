@@ -261,6 +261,6 @@ describe('engine vs oracle: conversions at load (on request only)', () => {
         expect(eng.weightBytes).toBeGreaterThan(0);
       }
     }
-    await expect(createWasmCore({ gguf: bytesSource(gguf(GOLDEN_SHAPES[0], 'Q8_0'), 'x') }, { weights: 'q5_0' as never })).rejects.toThrow(/weights: 'q5_0' is not one of auto, q8_0, q4_0, f32/);
+    await expect(createWasmCore({ gguf: bytesSource(gguf(GOLDEN_SHAPES[0], 'Q8_0'), 'x') }, { weights: 'q5_0' as never })).rejects.toThrow(/options.weights must be 'auto', 'q8_0', 'q4_0' or 'f32', got "q5_0"/);
   });
 });
