@@ -99,7 +99,8 @@ function activations(wx: WasmExports, act: Act, K: number, T: number): number {
     wx.quantizeActKRows(x, p, K, T);
     return p;
   }
-  (act === 'f16' ? wx.roundRowsF16 : wx.roundRowsBF16)(x, x, K * T);
+  // F16: the matvec takes the rounded activations times 2^112, the GEMM the plain ones (assembly/f16w.ts)
+  (act === 'f16' ? (T === 1 ? wx.roundRowsF16Scaled : wx.roundRowsF16) : wx.roundRowsBF16)(x, x, K * T);
   return x;
 }
 
