@@ -14,6 +14,13 @@ export {
 } from './quant';
 export { matvecQ4_0, matvecQ4_0Scalar, gemmQ4_0, matvecQ8_0, matvecQ8_0Scalar, gemmQ8_0, matvecF32, matvecF32Scalar, gemmF32 } from './matmul';
 export {
+  actKRowBytes, quantizeActK, quantizeActKScalar, quantizeActKBlocks, quantizeActKRows, repackQ4_K, repackQ5_K, repackQ6_K, dequantRowK,
+  matvecQ4_K, matvecQ4_KScalar, gemmQ4_K, matvecQ5_K, matvecQ5_KScalar, gemmQ5_K, matvecQ6_K, matvecQ6_KScalar, gemmQ6_K,
+} from './kquants';
+export {
+  roundRowsF16, roundRowsF16Scaled, roundRowsBF16, dequantRowHalf, matvecF16, matvecF16Scalar, gemmF16, matvecBF16, matvecBF16Scalar, gemmBF16,
+} from './f16w';
+export {
   rmsnorm, rmsnormScalar, rope, ropeScalar, siluMul, siluMulScalar, softmax, softmaxScalar, shortConv, shortConvScalar,
 } from './ops';
 export {

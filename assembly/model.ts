@@ -20,6 +20,10 @@ import { QK, ACT_BLOCK_BYTES, quantizeActBlocks, quantizeActRows, dequantRowX4 }
 import { gemmF32, gemmQ4_0, gemmQ8_0, matvecQ4_0, matvecQ8_0 } from './matmul';
 import { rmsnorm, rope, shortConv, siluMul } from './ops';
 import { ATT_BLOCK, attention, attentionBlocks, attentionMerge, attnWorkFloats, kvWrite } from './attention';
+import {
+  QK_K, actKRowBytes, dequantRowK, gemmQ4_K, gemmQ5_K, gemmQ6_K, matvecQ4_K, matvecQ5_K, matvecQ6_K, quantizeActKBlocks, quantizeActKRows,
+} from './kquants';
+import { dequantRowHalf, gemmBF16, gemmF16, matvecBF16, matvecF16, roundRowsBF16, roundRowsF16, roundRowsF16Scaled } from './f16w';
 import { barrier, share } from './threads';
 
 // @ts-ignore: decorator
@@ -34,6 +38,7 @@ const M_H_BUF = 19, M_XB = 20, M_OB = 21, M_BCX = 22, M_BX = 23, M_Q = 24, M_KB 
 const M_GATE = 28, M_UP = 29, M_ACT = 30, M_ATTN_WORK = 31, M_LOGITS = 32, M_CONV_OUT = 33, M_CONV_Y = 34;
 const M_TOKENS = 35, M_NTOK = 36, M_ALL_LOGITS = 37, M_CTL = 38;
 const M_KV_F16 = 39, M_ATTN_PARTS = 40, M_ATTN_ML = 41;
+const M_ACTK = 42, M_XF16 = 43, M_XBF16 = 44; // Q8_K activations (K-quant weights), f16- and bf16-rounded copies
 const M_LAYERS = 64, LAYER_WORDS = 24;
 // layer words
 const L_KIND = 0, L_OP_NORM = 1, L_FFN_NORM = 2, L_W1 = 3, L_W1_T = 4, L_W3 = 5, L_W3_T = 6, L_W2 = 7, L_W2_T = 8;
@@ -65,23 +70,53 @@ function tap(layer: i32, code: i32, p: usize, rows: i32, cols: i32): void {
   barrier(ctl, nth);
 }
 
-/** Quantizes this thread's rows [r0, r1) of x (T, K) to Q8_0 activations when any consumer's weights are quantized. */
-function prep(x: usize, act: usize, K: i32, r0: i32, r1: i32, t1: i32, t2: i32, t3: i32): void {
-  if ((t1 | t2 | t3) == 0 || r1 <= r0) return;
-  const rowBytes = <usize>actRowBytes(K);
-  quantizeActRows(x + <usize>(r0 * K * 4), act + <usize>r0 * rowBytes, K, r1 - r0);
+// The other activation forms (descriptor words M_ACTK, M_XF16, M_XBF16), set at the start of forward().
+let actK: usize = 0;
+let xf16: usize = 0;
+let xbf16: usize = 0;
+
+// @ts-ignore: decorator
+@inline function usesQ8_0(t: i32): bool { return t == 2 || t == 8; }
+// @ts-ignore: decorator
+@inline function usesQ8_K(t: i32): bool { return t == 12 || t == 13 || t == 14; }
+
+/**
+ * Puts this thread's rows [r0, r1) of x (T, K) into the form each consumer's weights multiply (ggml's
+ * vec_dot_type): Q8_0 activations for Q4_0 / Q8_0, Q8_K for the K-quants, an f16-rounded copy for F16 (times 2^112
+ * when T = 1, the matvec's input: f16w.ts) and a bf16-rounded one for BF16; f32 weights take x itself.
+ */
+function prep(x: usize, act: usize, K: i32, r0: i32, r1: i32, T: i32, t1: i32, t2: i32, t3: i32): void {
+  if (r1 <= r0) return;
+  const n = r1 - r0, xr = x + <usize>(r0 * K * 4);
+  if (usesQ8_0(t1) || usesQ8_0(t2) || usesQ8_0(t3)) quantizeActRows(xr, act + <usize>r0 * <usize>actRowBytes(K), K, n);
+  if (usesQ8_K(t1) || usesQ8_K(t2) || usesQ8_K(t3)) quantizeActKRows(xr, actK + <usize>r0 * <usize>actKRowBytes(K), K, n);
+  if (t1 == 1 || t2 == 1 || t3 == 1) {
+    if (T == 1) roundRowsF16Scaled(xr, xf16 + <usize>(r0 * K * 4), n * K);
+    else roundRowsF16(xr, xf16 + <usize>(r0 * K * 4), n * K);
+  }
+  if (t1 == 30 || t2 == 30 || t3 == 30) roundRowsBF16(xr, xbf16 + <usize>(r0 * K * 4), n * K);
 }
 
-/** This thread's share of y (T, R) = x (T, K) . W^T for a weight of `type` (0 f32, 2 Q4_0 x4, 8 Q8_0 x4). */
+/**
+ * This thread's share of y (T, R) = x (T, K) . W^T for a weight of `type` (its GGML type id: 0 f32, 1 F16,
+ * 2 Q4_0 x4, 8 Q8_0 x4, 12 / 13 / 14 Q4_K / Q5_K / Q6_K x4, 30 BF16), from the activation form prep() made.
+ */
 function matmul(type: i32, w: usize, x: usize, act: usize, y: usize, R: i32, K: i32, T: i32): void {
-  if (type == 0) {
-    gemmF32(w, x, y, R, K, T, share(R, ith, nth), share(R, ith + 1, nth));
+  if (type == 0 || type == 1 || type == 30) {
+    // row layouts: a thread's share is rows
+    const r0 = share(R, ith, nth), r1 = share(R, ith + 1, nth);
+    if (type == 0) gemmF32(w, x, y, R, K, T, r0, r1);
+    else if (type == 1) { if (T == 1) matvecF16(w, xf16, y, R, K, r0, r1); else gemmF16(w, xf16, y, R, K, T, r0, r1); }
+    else { if (T == 1) matvecBF16(w, xbf16, y, R, K, r0, r1); else gemmBF16(w, xbf16, y, R, K, T, r0, r1); }
     return;
   }
   const G = (R + 3) >> 2;
   const g0 = share(G, ith, nth), g1 = share(G, ith + 1, nth);
   if (type == 2) { if (T == 1) matvecQ4_0(w, act, y, R, K, g0, g1); else gemmQ4_0(w, act, y, R, K, T, g0, g1); }
-  else { if (T == 1) matvecQ8_0(w, act, y, R, K, g0, g1); else gemmQ8_0(w, act, y, R, K, T, g0, g1); }
+  else if (type == 8) { if (T == 1) matvecQ8_0(w, act, y, R, K, g0, g1); else gemmQ8_0(w, act, y, R, K, T, g0, g1); }
+  else if (type == 12) { if (T == 1) matvecQ4_K(w, actK, y, R, K, g0, g1); else gemmQ4_K(w, actK, y, R, K, T, g0, g1); }
+  else if (type == 13) { if (T == 1) matvecQ5_K(w, actK, y, R, K, g0, g1); else gemmQ5_K(w, actK, y, R, K, T, g0, g1); }
+  else { if (T == 1) matvecQ6_K(w, actK, y, R, K, g0, g1); else gemmQ6_K(w, actK, y, R, K, T, g0, g1); }
 }
 
 /** h[r] += o[r] for rows [r0, r1) of n floats. */
@@ -107,6 +142,9 @@ export function forward(m: usize, ith_: i32, nth_: i32): void {
   const xb = ptr(m, M_XB); // (T, D) normed input of the current block
   const ob = ptr(m, M_OB); // (T, D) output of the current operator / MLP, before the residual add
   const act = ptr(m, M_ACT); // Q8_0 activations of whichever input is being multiplied
+  actK = ptr(m, M_ACTK); // the same input as Q8_K activations (K-quant weights)
+  xf16 = ptr(m, M_XF16); // ... rounded to f16 (F16 weights)
+  xbf16 = ptr(m, M_XBF16); // ... rounded to bf16 (BF16 weights)
   const ropeCS = ptr(m, M_ROPE); // (T, hd)
   const t0 = share(T, ith, nth), t1 = share(T, ith + 1, nth); // this thread's token rows
 
@@ -116,7 +154,9 @@ export function forward(m: usize, ith_: i32, nth_: i32): void {
     const id = load<i32>(tokens + <usize>(t * 4));
     const row = h + <usize>(t * D * 4);
     if (embedT == 0) memory.copy(row, embed + <usize>id * <usize>(D * 4), <usize>(D * 4));
-    else dequantRowX4(embed, embedT, id, D, row);
+    else if (embedT == 2 || embedT == 8) dequantRowX4(embed, embedT, id, D, row);
+    else if (embedT == 1 || embedT == 30) dequantRowHalf(embed, embedT, id, D, row);
+    else dequantRowK(embed, embedT, id, D, row);
   }
   tap(-1, T_EMBED, h, T, D);
 
@@ -132,7 +172,7 @@ export function forward(m: usize, ith_: i32, nth_: i32): void {
       // --- conv: double-gated short convolution (spec §3)
       const bcx = ptr(m, M_BCX); // (T, 3D) = [b | c | x] per token
       const inT = word(lw, L_IN_T);
-      prep(xb, act, D, t0, t1, inT, 0, 0);
+      prep(xb, act, D, t0, t1, T, inT, 0, 0);
       barrier(ctl, nth);
       matmul(inT, ptr(lw, L_IN), xb, act, bcx, 3 * D, D, T);
       barrier(ctl, nth);
@@ -145,7 +185,7 @@ export function forward(m: usize, ith_: i32, nth_: i32): void {
       barrier(ctl, nth);
       tap(l, T_CONV, convOut, T, D);
       const outT = word(lw, L_OUT_T);
-      prep(y, act, D, t0, t1, outT, 0, 0);
+      prep(y, act, D, t0, t1, T, outT, 0, 0);
       barrier(ctl, nth);
       matmul(outT, ptr(lw, L_OUT), y, act, ob, D, D, T);
       barrier(ctl, nth);
@@ -154,7 +194,7 @@ export function forward(m: usize, ith_: i32, nth_: i32): void {
       // --- self_attn: GQA with per-head q/k RMSNorm and NeoX RoPE (spec §4)
       const q = ptr(m, M_Q), k = ptr(m, M_KB), v = ptr(m, M_VB); // (T, H*hd), (T, K*hd), (T, K*hd)
       const qT = word(lw, L_QP_T), kT = word(lw, L_KP_T), vT = word(lw, L_VP_T);
-      prep(xb, act, D, t0, t1, qT, kT, vT);
+      prep(xb, act, D, t0, t1, T, qT, kT, vT);
       barrier(ctl, nth);
       matmul(qT, ptr(lw, L_QP), xb, act, q, H * hd, D, T);
       matmul(kT, ptr(lw, L_KP), xb, act, k, K * hd, D, T);
@@ -199,7 +239,7 @@ export function forward(m: usize, ith_: i32, nth_: i32): void {
       barrier(ctl, nth);
       tap(l, T_ATTN, attn, T, H * hd);
       const oT = word(lw, L_OP_T);
-      prep(attn, act, H * hd, t0, t1, oT, 0, 0);
+      prep(attn, act, H * hd, t0, t1, T, oT, 0, 0);
       barrier(ctl, nth);
       matmul(oT, ptr(lw, L_OP), attn, act, ob, D, H * hd, T);
       barrier(ctl, nth);
@@ -214,7 +254,7 @@ export function forward(m: usize, ith_: i32, nth_: i32): void {
     tap(l, T_FFN_NORM, xb, T, D);
     const gate = ptr(m, M_GATE), up = ptr(m, M_UP); // (T, F)
     const w1T = word(lw, L_W1_T), w3T = word(lw, L_W3_T), w2T = word(lw, L_W2_T);
-    prep(xb, act, D, t0, t1, w1T, w3T, 0);
+    prep(xb, act, D, t0, t1, T, w1T, w3T, 0);
     barrier(ctl, nth);
     matmul(w1T, ptr(lw, L_W1), xb, act, gate, F, D, T);
     matmul(w3T, ptr(lw, L_W3), xb, act, up, F, D, T);
@@ -224,13 +264,16 @@ export function forward(m: usize, ith_: i32, nth_: i32): void {
     if (T == 1) {
       // one token: the gate row is long (F) and the work per element is real (an exp): threads split it by
       // quantization blocks, each gating and quantizing its own
-      const unit = w2T != 0 ? QK : 4, n = F / unit;
+      const unit = usesQ8_K(w2T) ? QK_K : usesQ8_0(w2T) ? QK : 4, n = F / unit;
       const e0 = unit * share(n, ith, nth), e1 = unit * share(n, ith + 1, nth);
       siluMul(gate + <usize>(e0 * 4), up + <usize>(e0 * 4), e1 - e0);
-      if (w2T != 0) quantizeActBlocks(gate, act, F, e0 / QK, e1 / QK);
+      if (usesQ8_0(w2T)) quantizeActBlocks(gate, act, F, e0 / QK, e1 / QK);
+      else if (usesQ8_K(w2T)) quantizeActKBlocks(gate, actK, F, e0 / QK_K, e1 / QK_K);
+      else if (w2T == 1) roundRowsF16Scaled(gate + <usize>(e0 * 4), xf16 + <usize>(e0 * 4), e1 - e0);
+      else if (w2T == 30) roundRowsBF16(gate + <usize>(e0 * 4), xbf16 + <usize>(e0 * 4), e1 - e0);
     } else {
       siluMul(gate + <usize>(t0 * F * 4), up + <usize>(t0 * F * 4), (t1 - t0) * F);
-      prep(gate, act, F, t0, t1, w2T, 0, 0);
+      prep(gate, act, F, t0, t1, T, w2T, 0, 0);
     }
     barrier(ctl, nth);
     matmul(w2T, ptr(lw, L_W2), gate, act, ob, D, F, T);
@@ -251,7 +294,7 @@ export function forward(m: usize, ith_: i32, nth_: i32): void {
   tap(-1, T_FINAL_NORM, hf, R, D);
   const headT = word(m, M_HEAD_T);
   const logits = ptr(m, M_LOGITS); // (R, V)
-  prep(hf, act, D, r0, r1, headT, 0, 0);
+  prep(hf, act, D, r0, r1, R, headT, 0, 0);
   barrier(ctl, nth);
   matmul(headT, ptr(m, M_HEAD), hf, act, logits, V, D, R);
   tap(-1, T_LM_HEAD, logits, R, V);

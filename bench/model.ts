@@ -1,7 +1,7 @@
 // Whole-model speed and memory: the WASM engine against llama.cpp (node-llama-cpp) on the same full-size
 // LFM2.5-1.2B-shaped random model, same prompt, for each thread count.
 //
-//   npm run bench:model [-- --type Q4_0|Q8_0] [--threads 1,2] [--prompt 512] [--decode 128] [--only wasm|llama]
+//   npm run bench:model [-- --type Q4_0|Q8_0|Q4_K_M|Q5_K_M|Q6_K|F16|BF16] [--threads 1,2] [--prompt 512] [--decode 128] [--only wasm|llama]
 //                       [--file path] [--chunk 64 (engine prefill chunk)] [--node <node binary for the children>]
 //                       [--in-thread (the core on the main thread, no workers)] [--copying-reads] [--fresh-logits]
 //                       [--depth 16,2048,16384] [--kv-cache f16|f32] [--context model (the engine's default context)]
@@ -15,7 +15,8 @@
 // The engine runs as loadLfm runs it: in workers, `threads` of them over one shared memory; the main thread only
 // orchestrates, and its event-loop delay during the decode (perf_hooks.monitorEventLoopDelay, p99) is reported.
 // The model is made once with `lfm synth --shape lfm2.5-1.2b` into bench/out/ (git-ignored; ~630 MB for Q4_0,
-// ~1.2 GB for Q8_0) and never committed. Each engine runs in its own child process, so peak RSS (maxRSS) is
+// ~1.2 GB for Q8_0, ~2.3 GB for F16 / BF16; the K-quant mixes take ~12 CPU-minutes to quantize in JS) and never
+// committed. The engine runs every matrix at its stored type. Each engine runs in its own child process, so peak RSS (maxRSS) is
 // that engine's alone: load, prefill of `prompt` tokens, then `decode` greedy steps. llama.cpp comes from
 // golden/deps.ts (installed on demand into golden/.deps). Speed does not depend on the weight values.
 

@@ -13,7 +13,7 @@ const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
 export default defineConfig({
   root: new URL('..', import.meta.url).pathname,
   test: {
-    include: ['tests/kernels.test.ts', 'tests/engine-*.test.ts'],
+    include: ['tests/kernels.test.ts', 'tests/kquant-kernels.test.ts', 'tests/engine-*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',

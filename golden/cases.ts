@@ -14,14 +14,34 @@ export const GOLDEN_FORMAT_VERSION = 1;
 /** The golden shapes (src/synth/shapes.ts): GQA ratios 3-5, attention at various layers, hidden 64-256. */
 export const GOLDEN_SHAPES: SynthSpec[] = TINY_SHAPES;
 
-export const GOLDEN_FILE_TYPES: SynthFileType[] = ['F32', 'F16', 'Q8_0', 'Q4_0'];
+export const GOLDEN_FILE_TYPES: SynthFileType[] = ['F32', 'F16', 'BF16', 'Q8_0', 'Q4_0'];
+
+/**
+ * The stock K-quant mixes (llama-quantize's per-tensor choice, src/synth/random-model.ts kquantTensorType) on a
+ * golden shape whose rows are all multiples of 256, so every matrix is a K-quant as in LFM2.5-1.2B's files (its
+ * one attention layer's attn_v, its last ffn_down and the tied embedding are Q6_K, the rest the preset's type).
+ * The shape is small on purpose: the tests rebuild these files with the JS K-quant quantizers, ~1 s each.
+ */
+export const KQUANT_FILE_TYPES: SynthFileType[] = ['Q4_K_M', 'Q5_K_M', 'Q6_K'];
+export const KQUANT_GOLDEN_SHAPES: SynthSpec[] = [KQUANT_SHAPE];
+/** Shapes whose llama-quantize type choices are recorded (golden/mix-golden.ts): lfm2-pattern has the real layer
+ * pattern, so the same Q6_K picks as the full-size model. */
+export const MIX_GOLDEN_SHAPES: SynthSpec[] = [TINY_SHAPES.find((s) => s.name === 'lfm2-pattern')!, KQUANT_SHAPE];
+
+/** Every (shape, file type) golden case made from our model maker alone. */
+export const GOLDEN_CASES: { spec: SynthSpec; type: SynthFileType }[] = [
+  ...TINY_SHAPES.flatMap((spec) => GOLDEN_FILE_TYPES.map((type) => ({ spec, type }))),
+  ...KQUANT_GOLDEN_SHAPES.flatMap((spec) => KQUANT_FILE_TYPES.map((type) => ({ spec, type }))),
+];
 
 /** The token sequences each golden model is evaluated on. */
 export const goldenSequences = shapeSequences;
 
 /** Tolerance classes (max |logit difference| against llama.cpp), by file type. */
-export type ToleranceClass = 'float' | 'q8_0' | 'q4_0';
-export const TOLERANCE_CLASS: Record<SynthFileType, ToleranceClass> = { F32: 'float', F16: 'float', Q8_0: 'q8_0', Q4_0: 'q4_0' };
+export type ToleranceClass = 'float' | 'bf16' | 'q8_0' | 'q4_0' | 'kquant';
+export const TOLERANCE_CLASS: Record<SynthFileType, ToleranceClass> = {
+  F32: 'float', F16: 'float', BF16: 'bf16', Q8_0: 'q8_0', Q4_0: 'q4_0', Q4_K_M: 'kquant', Q5_K_M: 'kquant', Q6_K: 'kquant',
+};
 
 export function caseId(spec: SynthSpec, type: SynthFileType): string {
   return `${spec.name}.${type.toLowerCase()}`;

@@ -4,7 +4,7 @@
 // C signatures (ggml/src/ggml-quants.h and ggml/include/ggml.h; all symbols checked with `nm -D libggml-base.so`):
 //   void quantize_row_q4_0_ref(const float * x, block_q4_0 * y, int64_t k);   // k elements, k % 32 == 0
 //   void dequantize_row_q4_0 (const block_q4_0 * x, float * y, int64_t k);
-//   ... the same pair for q8_0 (k % 32 == 0) and q4_K, q5_K, q6_K (k % 256 == 0);
+//   ... the same pair for q8_0 (k % 32 == 0) and q4_K, q5_K, q6_K, q8_K (k % 256 == 0; q8_K: the activations);
 //   void ggml_fp32_to_fp16_row(const float * x, ggml_fp16_t * y, int64_t n);
 //   void ggml_fp32_to_bf16_row_ref(const float * x, ggml_bf16_t * y, int64_t n);
 // Block pointers are declared `void *` and passed typed arrays, which koffi hands to C as the array's own memory
@@ -14,7 +14,7 @@ import { GGML_TYPES, GgmlType } from '../reference/ggml-type.js';
 import { goldenDeps } from './deps.js';
 
 /** The ggml types whose quantize_row_*_ref / dequantize_row_* pair we bind. */
-export const GGML_FFI_TYPES = [GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K] as const;
+export const GGML_FFI_TYPES = [GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K, GgmlType.Q8_K] as const;
 export type GgmlFfiType = (typeof GGML_FFI_TYPES)[number];
 
 const SUFFIX: Record<GgmlFfiType, string> = {
@@ -23,6 +23,7 @@ const SUFFIX: Record<GgmlFfiType, string> = {
   [GgmlType.Q4_K]: 'q4_K',
   [GgmlType.Q5_K]: 'q5_K',
   [GgmlType.Q6_K]: 'q6_K',
+  [GgmlType.Q8_K]: 'q8_K',
 };
 
 export interface GgmlFfi {

@@ -1,7 +1,8 @@
 // Per-position logits from llama.cpp (through node-llama-cpp's prebuilt binaries) for the seeded tiny models of
 // golden/cases.ts: the independent implementation the oracle is held to.
 //
-// For each shape x file type (plus one stock-style mixed K-quant file, golden/cases.ts KQUANT_*): build the GGUF
+// For each case of golden/cases.ts GOLDEN_CASES (shape x file type, the K-quant mixes included) plus one mixed
+// file whose K-quant tensors ggml itself quantized (golden/cases.ts KQUANT_*): build the GGUF
 // with our model maker, load it in llama.cpp (CPU, no GPU layers),
 // feed each token sequence through `sequence.controlledEvaluate` asking for logits at every position, and write
 // them to golden/logits/<case>.bin (format below). The manifest records each model file's sha256 so the tests
@@ -21,9 +22,8 @@ import { hfToGguf } from '../reference/tensor-names.js';
 import { synthGguf, synthModel, type SynthSpec } from '../src/synth/random-model.js';
 import {
   caseId,
-  GOLDEN_FILE_TYPES,
+  GOLDEN_CASES,
   GOLDEN_FORMAT_VERSION,
-  GOLDEN_SHAPES,
   goldenSequences,
   KQUANT_BASE_TYPE,
   KQUANT_CASE_ID,
@@ -94,11 +94,8 @@ export async function makeLogitsGolden(goldenDir: string): Promise<LogitsManifes
 
   // Every case: a GGUF built by our model maker (for the K-quant case, with ggml-quantized tensors swapped in).
   const builds: { id: string; spec: SynthSpec; fileType: string; tol: ToleranceClass; gguf: Uint8Array; kquants?: Uint8Array }[] = [];
-  for (const spec of GOLDEN_SHAPES) {
-    const model = synthModel(spec);
-    for (const fileType of GOLDEN_FILE_TYPES) {
-      builds.push({ id: caseId(spec, fileType), spec, fileType, tol: TOLERANCE_CLASS[fileType], gguf: concatParts(synthGguf(model, fileType)) });
-    }
+  for (const { spec, type: fileType } of GOLDEN_CASES) {
+    builds.push({ id: caseId(spec, fileType), spec, fileType, tol: TOLERANCE_CLASS[fileType], gguf: concatParts(synthGguf(synthModel(spec), fileType)) });
   }
   {
     const { loadGgmlFfi } = await import('./ggml-ffi.js');

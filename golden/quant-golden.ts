@@ -1,12 +1,12 @@
 // Golden vectors for the GGML block formats, made by ggml itself (llama.cpp's prebuilt libggml-base through koffi),
 // and the reader the tests use. Regenerate with `npm run golden` or `npx tsx golden/quant-golden.ts`.
 //
-// For each of Q4_0, Q8_0, Q4_K, Q5_K, Q6_K, golden/quant/<type>.bin holds a list of cases:
+// For each of Q4_0, Q8_0, Q4_K, Q5_K, Q6_K and Q8_K (K-quant activations), golden/quant/<type>.bin holds a list of cases:
 //   kind 0 "quantized": f32 input rows (deterministic, made by quantGoldenCases below), ggml's
 //          quantize_row_<type>_ref bytes of them, and ggml's dequantize_row_<type> of those bytes;
 //   kind 1 "raw":       arbitrary block bytes (every code and scale bit pattern) and ggml's dequantization.
-// tests/quant-golden.test.ts checks that reference/quant.ts quantizes (Q4_0, Q8_0) to the same bytes and
-// dequantizes (all five) to the same f32 bits. It imports only the reader half of this file: the native
+// tests/quant-golden.test.ts checks that reference/quant.ts quantizes to the same bytes and dequantizes to the same
+// f32 bits. It imports only the reader half of this file: the native
 // dependencies are loaded lazily inside makeQuantGolden.
 //
 // File format, version 1 (all little-endian; every section starts on a 4-byte boundary):
@@ -32,7 +32,7 @@ export const QUANT_GOLDEN_DIR = join(dirname(fileURLToPath(import.meta.url)), 'q
 export const QUANT_GOLDEN_REGENERATE = 'npm run golden   (or: npx tsx golden/quant-golden.ts)';
 
 /** The types with goldens, in file order. */
-export const QUANT_GOLDEN_TYPES = [GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K] as const;
+export const QUANT_GOLDEN_TYPES = [GgmlType.Q4_0, GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K, GgmlType.Q8_K] as const;
 export type QuantGoldenType = (typeof QUANT_GOLDEN_TYPES)[number];
 
 export const CASE_QUANTIZED = 0;
@@ -196,7 +196,8 @@ export function quantGoldenCases(type: QuantGoldenType): QuantCaseSpec[] {
   for (const m of magnitudes) add(`normal x${m}`, normals(r, bs, m));
 
   // Raw blocks: random bytes with a random finite scale (d, and dmin for Q4_K/Q5_K), then special d values.
-  const dOffsets = type === GgmlType.Q6_K ? [208] : type === GgmlType.Q4_K || type === GgmlType.Q5_K ? [0, 2] : [0];
+  // (Q8_K's d is an f32: its raw blocks keep their random bytes, any NaN/inf d included.)
+  const dOffsets = type === GgmlType.Q6_K ? [208] : type === GgmlType.Q4_K || type === GgmlType.Q5_K ? [0, 2] : type === GgmlType.Q8_K ? [] : [0];
   const nRaw = bs === 32 ? 8 : 4;
   const specials = [0x7c00 /* inf */, 0x7e00 /* NaN */, 0x8000 /* -0 */, 0x7bff /* 65504 */, 0x0001 /* 2^-24 */, 0x03ff];
   const raw = new Uint8Array((nRaw + specials.length) * typeSize);
@@ -210,6 +211,33 @@ export function quantGoldenCases(type: QuantGoldenType): QuantCaseSpec[] {
   }
   cases.push({ name: 'raw random blocks', kind: CASE_RAW, nBlocks: nRaw, raw: raw.slice(0, nRaw * typeSize) });
   cases.push({ name: 'raw special d (inf, NaN, -0, 65504, subnormals)', kind: CASE_RAW, nBlocks: specials.length, raw: raw.slice(nRaw * typeSize) });
+  if (bs === QK_K) cases.push(...kquantSearchCases(type));
+  return cases;
+}
+
+/**
+ * More inputs for the 256-element types, from their own seed (appended, so the cases above keep their bytes):
+ * the K-quant quantizers search for their scales, and a result that is byte-identical to ggml's on a few dozen
+ * blocks of varied statistics is the evidence that every f32 step of that search is reproduced.
+ */
+function kquantSearchCases(type: QuantGoldenType): QuantCaseSpec[] {
+  const r = rng(0x2f0 + type);
+  const cases: QuantCaseSpec[] = [];
+  const add = (name: string, values: number[]) => cases.push({ name, kind: CASE_QUANTIZED, nBlocks: values.length / QK_K, input: Float32Array.from(values) });
+  const n = 16 * QK_K;
+  // weight-like rows: each 16-element group at its own scale (1/64 .. 2), some groups near zero
+  add('weights, per-group scales', Array.from({ length: n / 16 }, () => (r() % 8 === 0 ? 1e-3 : 2 ** ((r() % 8) - 6))).flatMap((s) => normals(r, 16, s)));
+  // heavy tails: a few large outliers among small values
+  add('sparse outliers', Array.from({ length: n }, () => (r() % 64 === 0 ? normal(r) * 8 : normal(r) * 0.05)));
+  // values on a coarse grid: many exact ties inside nearest_int and equal candidate fits
+  add('grid values', Array.from({ length: n }, () => ((r() % 33) - 16) / 8));
+  // one-sided sub-blocks (min > 0 or max < 0), the branch where the fitted min is clamped to 0
+  add('one-sided sub-blocks', Array.from({ length: n / 32 }, () => r() % 3).flatMap((k) => normals(r, 32).map((v) => (k === 0 ? Math.abs(v) + 0.2 : k === 1 ? -Math.abs(v) - 0.2 : v))));
+  if (type === GgmlType.Q8_K) {
+    // max = -127 gives iscale = 1: x = k + 0.5 lands exactly on a tie, which nearest_int rounds to even
+    add('ties-even', [-127, ...Array.from({ length: QK_K - 1 }, () => (r() % 253) - 126 + 0.5)]);
+    add('positive max', [90, ...normals(r, QK_K - 1, 20)]);
+  }
   return cases;
 }
 

@@ -12,7 +12,7 @@ import { createWasmEngine, type WasmEngine } from '../src/engine/wasm-engine.js'
 import { workerSpawner } from '../src/engine/worker/spawn.js';
 import { registerNodeWorkers } from '../src/node/worker-spawn.js';
 import { synthGguf, synthHfFolder, synthModel, type SynthFileType } from '../src/synth/random-model.js';
-import { shapeSequences, TINY_SHAPES } from '../src/synth/shapes.js';
+import { KQUANT_SHAPE, shapeSequences, TINY_SHAPES } from '../src/synth/shapes.js';
 import { expectBitwiseEqual } from './compare.js';
 
 registerNodeWorkers();
@@ -25,26 +25,31 @@ describe('threads: bitwise the same logits for every thread count', () => {
     expect(workerSpawner()?.kind).toBe('worker_threads');
   });
 
-  for (const spec of TINY_SHAPES) {
-    for (const type of ['Q4_0', 'Q8_0', 'F32'] as const) {
-      it(`${spec.name}.${type}: threads ${THREAD_COUNTS.join(', ')} == the in-thread core (prefill all logits, then decode steps)`, async () => {
-        const bytes = fileOf(spec, type);
-        const [tokens] = shapeSequences(spec);
-        const core = await createWasmCore({ gguf: bytesSource(bytes) }, { prefillChunk: 16 });
-        const want = core.forward(tokens.slice(0, 40), { allLogits: true });
-        const wantSteps = tokens.slice(40).map((t) => core.decode(t));
-        for (const threads of THREAD_COUNTS) {
-          const e = await createWasmEngine({ gguf: bytesSource(bytes) }, { threads, prefillChunk: 16 });
-          try {
-            expect(e.threads).toBe(threads);
-            expectBitwiseEqual(`${threads} threads, prefill`, await e.forward(tokens.slice(0, 40), { allLogits: true }), want);
-            for (const [i, t] of tokens.slice(40).entries()) expectBitwiseEqual(`${threads} threads, decode ${i}`, await e.decode(t), wantSteps[i]);
-          } finally {
-            await e.dispose();
-          }
+  // every weight type: the Q4_0 / Q8_0 / F32 files on every tiny shape, F16 / BF16 on two, the K-quant mixes on
+  // the shape whose rows are multiples of 256
+  const cases: [(typeof TINY_SHAPES)[number], SynthFileType][] = [
+    ...TINY_SHAPES.flatMap((spec) => (['Q4_0', 'Q8_0', 'F32'] as const).map((t): [typeof spec, SynthFileType] => [spec, t])),
+    ...[TINY_SHAPES[1], TINY_SHAPES[3]].flatMap((spec) => (['F16', 'BF16'] as const).map((t): [typeof spec, SynthFileType] => [spec, t])),
+    ...(['Q4_K_M', 'Q5_K_M', 'Q6_K'] as const).map((t): [(typeof TINY_SHAPES)[number], SynthFileType] => [KQUANT_SHAPE, t]),
+  ];
+  for (const [spec, type] of cases) {
+    it(`${spec.name}.${type}: threads ${THREAD_COUNTS.join(', ')} == the in-thread core (prefill all logits, then decode steps)`, async () => {
+      const bytes = fileOf(spec, type);
+      const [tokens] = shapeSequences(spec);
+      const core = await createWasmCore({ gguf: bytesSource(bytes) }, { prefillChunk: 16 });
+      const want = core.forward(tokens.slice(0, 40), { allLogits: true });
+      const wantSteps = tokens.slice(40).map((t) => core.decode(t));
+      for (const threads of THREAD_COUNTS) {
+        const e = await createWasmEngine({ gguf: bytesSource(bytes) }, { threads, prefillChunk: 16 });
+        try {
+          expect(e.threads).toBe(threads);
+          expectBitwiseEqual(`${threads} threads, prefill`, await e.forward(tokens.slice(0, 40), { allLogits: true }), want);
+          for (const [i, t] of tokens.slice(40).entries()) expectBitwiseEqual(`${threads} threads, decode ${i}`, await e.decode(t), wantSteps[i]);
+        } finally {
+          await e.dispose();
         }
-      });
-    }
+      }
+    });
   }
 
   it('across attention blocks: a 765-token prompt, then decode steps past the block boundary at 768, threads 1..4 == the core, f16 and f32 caches', async () => {

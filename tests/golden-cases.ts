@@ -15,9 +15,12 @@ import {
   argmax,
   describe as describeDiff,
   diff,
+  LLAMACPP_MAX_ABS_BF16,
   LLAMACPP_MAX_ABS_FLOAT,
+  LLAMACPP_MAX_ABS_KQUANT,
   LLAMACPP_MAX_ABS_Q4_0,
   LLAMACPP_MAX_ABS_Q8_0,
+  LLAMACPP_MAX_NMSE_BF16,
   LLAMACPP_MAX_NMSE_FLOAT,
   LLAMACPP_MAX_NMSE_KQUANT,
   LLAMACPP_MAX_NMSE_QUANT,
@@ -25,8 +28,12 @@ import {
 
 export const GOLDEN_DIR = join(import.meta.dirname, '..', 'golden');
 export const logitsManifest = JSON.parse(readFileSync(join(GOLDEN_DIR, 'logits', 'manifest.json'), 'utf8')) as LogitsManifest;
-export const LLAMACPP_TOLERANCE: Record<ToleranceClass, number> = { float: LLAMACPP_MAX_ABS_FLOAT, q8_0: LLAMACPP_MAX_ABS_Q8_0, q4_0: LLAMACPP_MAX_ABS_Q4_0 };
-export const LLAMACPP_NMSE_TOLERANCE: Record<ToleranceClass, number> = { float: LLAMACPP_MAX_NMSE_FLOAT, q8_0: LLAMACPP_MAX_NMSE_QUANT, q4_0: LLAMACPP_MAX_NMSE_QUANT };
+export const LLAMACPP_TOLERANCE: Record<ToleranceClass, number> = {
+  float: LLAMACPP_MAX_ABS_FLOAT, bf16: LLAMACPP_MAX_ABS_BF16, q8_0: LLAMACPP_MAX_ABS_Q8_0, q4_0: LLAMACPP_MAX_ABS_Q4_0, kquant: LLAMACPP_MAX_ABS_KQUANT,
+};
+export const LLAMACPP_NMSE_TOLERANCE: Record<ToleranceClass, number> = {
+  float: LLAMACPP_MAX_NMSE_FLOAT, bf16: LLAMACPP_MAX_NMSE_BF16, q8_0: LLAMACPP_MAX_NMSE_QUANT, q4_0: LLAMACPP_MAX_NMSE_QUANT, kquant: LLAMACPP_MAX_NMSE_KQUANT,
+};
 
 /** The NMSE a case is held to (tests/compare.ts says what each bounds and what was measured). */
 export function nmseTolerance(c: LogitsGoldenCase): number {

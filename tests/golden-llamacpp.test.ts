@@ -1,10 +1,10 @@
-// The oracle against llama.cpp: per-position logits of the seeded tiny models (golden/cases.ts) in F32, F16,
-// Q8_0 and Q4_0, produced by llama.cpp through node-llama-cpp (`npm run golden`). This is the independent check
+// The oracle against llama.cpp: per-position logits of the seeded tiny models (golden/cases.ts) in F32, F16, BF16,
+// Q8_0, Q4_0 and the K-quant mixes Q4_K_M, Q5_K_M, Q6_K, produced by llama.cpp through node-llama-cpp (`npm run golden`). This is the independent check
 // the whole project stands on. It needs no llama.cpp at test time: the goldens are committed, and the models are
 // rebuilt from their seeds (tests/golden-cases.ts checks their sha256 against the manifest first).
 
 import { afterAll, describe, expect, it } from 'vitest';
-import { caseId, GOLDEN_FILE_TYPES, GOLDEN_SHAPES, KQUANT_CASE_ID } from '../golden/cases.js';
+import { caseId, GOLDEN_CASES, KQUANT_CASE_ID } from '../golden/cases.js';
 import { bytesSource } from '../reference/bytes.js';
 import { loadModel } from '../reference/load.js';
 import { forward, newState } from '../reference/model.js';
@@ -19,8 +19,8 @@ afterAll(() => {
 });
 
 describe('oracle vs llama.cpp goldens', () => {
-  it('covers every shape x file type, and the stock-style K-quant file', () => {
-    const want = [...GOLDEN_SHAPES.flatMap((s) => GOLDEN_FILE_TYPES.map((t) => caseId(s, t))), KQUANT_CASE_ID].sort();
+  it('covers every shape x file type, the K-quant mixes, and the Q4_0 file with ggml-made K-quant tensors', () => {
+    const want = [...GOLDEN_CASES.map((c) => caseId(c.spec, c.type)), KQUANT_CASE_ID].sort();
     expect(logitsManifest.cases.map((c) => c.id).sort()).toEqual(want);
   });
 

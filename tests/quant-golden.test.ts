@@ -2,15 +2,15 @@
 // dequantized floats (made by golden/quant-golden.ts through llama.cpp's libggml-base). This test needs no native
 // code: it only reads those committed files.
 //
-// Exactness: quantizeQ4_0 / quantizeQ8_0 must give ggml's bytes, byte for byte; every dequantizer must give ggml's
-// floats bit for bit. The one allowance: any NaN equals any NaN (C's 0*inf gives x86's default NaN 0xffc00000, a JS
+// Exactness: every quantizer (Q4_0, Q8_0, the K-quants' scale search, Q8_K activations) must give ggml's bytes,
+// byte for byte; every dequantizer must give ggml's floats bit for bit. The one allowance: any NaN equals any NaN (C's 0*inf gives x86's default NaN 0xffc00000, a JS
 // engine may write a different NaN pattern; both are "NaN" to every consumer).
 
 import { describe, expect, it } from 'vitest';
 
-import { GGML_TYPES, GgmlType, ggmlTypeName } from '../reference/ggml-type.js';
+import { GGML_TYPES, ggmlTypeName } from '../reference/ggml-type.js';
 import { f32Bits } from '../reference/f16.js';
-import { dequantize, quantizeQ4_0, quantizeQ8_0 } from '../reference/quant.js';
+import { dequantize, quantize } from '../reference/quant.js';
 import {
   CASE_QUANTIZED,
   QUANT_GOLDEN_REGENERATE,
@@ -105,19 +105,19 @@ describe('quant goldens (ggml libggml-base)', () => {
       });
     });
 
-    if (type === GgmlType.Q4_0 || type === GgmlType.Q8_0) {
-      const quantizeFn = type === GgmlType.Q4_0 ? quantizeQ4_0 : quantizeQ8_0;
-      it(`${name}: quantize${name} is byte-identical to quantize_row_${name.toLowerCase()}_ref`, () => {
-        const f = golden(type);
-        const errors: string[] = [];
-        for (const c of f.cases) {
-          if (c.kind !== CASE_QUANTIZED) continue;
-          const m = firstByteMismatch(f, c, quantizeFn(c.input!));
-          if (m) errors.push(m);
-        }
-        expect(errors, errors.join('\n')).toEqual([]);
-      });
-    }
+    it(`${name}: quantize${name} is byte-identical to quantize_row_${name.toLowerCase().replace('_k', '_K')}_ref`, () => {
+      const f = golden(type);
+      const errors: string[] = [];
+      let checked = 0;
+      for (const c of f.cases) {
+        if (c.kind !== CASE_QUANTIZED) continue;
+        const m = firstByteMismatch(f, c, quantize(type, c.input!));
+        if (m) errors.push(m);
+        checked += c.nBlocks;
+      }
+      expect(errors, errors.join('\n')).toEqual([]);
+      expect(checked).toBeGreaterThan(0);
+    });
 
     it(`${name}: dequantize is bit-identical to dequantize_row_${name.toLowerCase()}`, () => {
       const f = golden(type);

@@ -19,6 +19,8 @@ import {
   Q5_K_BYTES,
   Q5_K_LAYOUT,
   Q6_K_BYTES,
+  Q8_K_BYTES,
+  Q8_K_LAYOUT,
   Q6_K_LAYOUT,
   Q8_0_BYTES,
   Q8_0_LAYOUT,
@@ -91,6 +93,8 @@ describe('block geometry', () => {
     for (const [type, blockSize, typeSize] of table) {
       expect(GGML_TYPES.get(type), `type ${type}`).toMatchObject({ blockSize, typeSize, supported: true });
     }
+    // Q8_K: activations only, never a tensor type the readers accept
+    expect(GGML_TYPES.get(GgmlType.Q8_K)).toMatchObject({ blockSize: QK_K, typeSize: Q8_K_BYTES, supported: false });
   });
 
   it('field offsets tile each block exactly', () => {
@@ -101,6 +105,7 @@ describe('block geometry', () => {
       ['Q4_K', [[Q4_K_LAYOUT.d, 2], [Q4_K_LAYOUT.dmin, 2], [Q4_K_LAYOUT.scales, 12], [Q4_K_LAYOUT.qs, QK_K / 2]], Q4_K_BYTES],
       ['Q5_K', [[Q5_K_LAYOUT.d, 2], [Q5_K_LAYOUT.dmin, 2], [Q5_K_LAYOUT.scales, 12], [Q5_K_LAYOUT.qh, QK_K / 8], [Q5_K_LAYOUT.qs, QK_K / 2]], Q5_K_BYTES],
       ['Q6_K', [[Q6_K_LAYOUT.ql, QK_K / 2], [Q6_K_LAYOUT.qh, QK_K / 4], [Q6_K_LAYOUT.scales, QK_K / 16], [Q6_K_LAYOUT.d, 2]], Q6_K_BYTES],
+      ['Q8_K', [[Q8_K_LAYOUT.d, 4], [Q8_K_LAYOUT.qs, QK_K], [Q8_K_LAYOUT.bsums, (QK_K / 16) * 2]], Q8_K_BYTES],
     ];
     for (const [name, parts, total] of fields) {
       let at = 0;
@@ -474,7 +479,7 @@ describe('argument checks and unsupported types', () => {
     expect((err as QuantError).type).toBe(GgmlType.Q4_1);
     expect((err as Error).message).toMatch(/Q4_1 \(3\) is not supported/);
     expect(() => dequantize(99, new Uint8Array(0), 0)).toThrow(/unknown ggml type id 99/);
-    expect(() => quantize(GgmlType.Q4_K, new Float32Array(256))).toThrow(/Q4_K \(12\) is not supported/);
+    expect(() => quantize(GgmlType.Q2_K, new Float32Array(256))).toThrow(/Q2_K \(10\) is not supported/);
     expect(() => quantizeQ4_0(new Float32Array(33))).toThrow(/length 33 is not a multiple of the block size 32/);
   });
 

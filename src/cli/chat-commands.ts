@@ -15,7 +15,8 @@ import { loadLfm, type ChatOptions, type ChatResult, type ContextOverflow, type 
 import { openModelSource } from '../node/open-model.js';
 import { DEFAULT_MODEL } from '../sources/spec.js';
 import { MAX_THREADS } from '../engine/worker/spawn.js';
-import { parseCommand, UsageError, type Flags, type FlagSpec } from './flags.js';
+import { describeWeightLayouts } from '../engine/wasm-layout.js';
+import { parseCommand, UsageError, weightsFlag, WEIGHTS_HELP, type Flags, type FlagSpec } from './flags.js';
 
 export interface ChatIo {
   stdout: { write(s: string): unknown; isTTY?: boolean };
@@ -56,6 +57,7 @@ export const RUN_FLAGS: FlagSpec = {
   'no-loop-guard': { type: 'boolean' },
   'cache-dir': { type: 'string' },
   ...CONTEXT_FLAGS,
+  weights: { type: 'string' },
 };
 
 export const RUN_OPTIONS_HELP = `  -m, --model <spec>        .gguf file, HF folder, http(s) URL, or hub id (default ${DEFAULT_MODEL})
@@ -78,6 +80,7 @@ export const RUN_OPTIONS_HELP = `  -m, --model <spec>        .gguf file, HF fold
   --engine <name>           auto (default: wasm where WebAssembly SIMD runs), wasm, or reference (the fp32 oracle)
   --threads <n>             compute threads of the wasm engine (default: every core)
 ${CONTEXT_OPTIONS_HELP}
+${WEIGHTS_HELP}
   --cache-dir <dir>         download cache (default $LFM_CACHE or ~/.cache/lfm.ts)`;
 
 /** A number flag; an integer flag must be written as digits and fit a safe integer (so 1e3 and 2^64 are errors). */
@@ -138,6 +141,7 @@ function checkModelFlags(command: string, flags: Flags): void {
   if (engine !== undefined && engine !== 'auto' && engine !== 'reference' && engine !== 'wasm') throw new UsageError(command, `--engine '${String(engine)}' is not an engine (auto, wasm or reference)`);
   const threads = num(command, flags, 'threads', true);
   if (threads !== undefined && (threads < 1 || threads > MAX_THREADS)) throw new UsageError(command, `--threads must be 1..${MAX_THREADS}, got ${threads}`);
+  weightsFlag(command, flags, typeof engine === 'string' ? engine : 'auto');
 }
 
 /** A one-line progress bar on stderr (only when it is a terminal). */
@@ -182,6 +186,7 @@ export async function openLfm(command: string, flags: Flags, io: ChatIo): Promis
   const engine = (flags.engine ?? 'auto') as 'auto' | 'reference' | 'wasm';
   const threads = num(command, flags, 'threads', true);
   const { contextLength, kvCache, contextOverflow } = contextOptions(command, flags, engine);
+  const weights = weightsFlag(command, flags, engine);
   const quiet = flags.quiet === true || flags.json === true;
   const bar = progressBar(io, quiet);
   const spec = typeof flags.model === 'string' ? flags.model : DEFAULT_MODEL;
@@ -192,15 +197,17 @@ export async function openLfm(command: string, flags: Flags, io: ChatIo): Promis
   bar.done();
   const input = opened.kind === 'gguf' ? { gguf: opened.source } : { hf: opened.files };
   const t0 = Date.now();
-  const lfm = await loadLfm(input, { engine, wasm: { threads, contextLength, kvCache }, contextOverflow, onLoadProgress: (p) => bar.update(`load ${spec}`, p.loaded, p.total) });
+  const lfm = await loadLfm(input, { engine, wasm: { threads, contextLength, kvCache, ...(weights ? { weights } : {}) }, contextOverflow, onLoadProgress: (p) => bar.update(`load ${spec}`, p.loaded, p.total) });
   bar.done();
   if (!quiet) {
-    const e = lfm.engine as { kind: string; description?: string; weightBytes?: number; kvCache?: string; dims?: { attnLayers: number[]; K: number; hd: number } };
-    const weights = e.weightBytes ? `, ${(e.weightBytes / 2 ** 20).toFixed(0)} MiB of weights` : '';
+    const e = lfm.engine as { kind: string; description?: string; weightBytes?: number; kvCache?: string; dims?: { attnLayers: number[]; K: number; hd: number }; weightLayouts?: ReadonlyMap<string, string> };
+    // what ran as what ("as stored: 82 Q4_K, 11 Q6_K", or what --weights converted)
+    const ran = e.weightLayouts ? `: ${describeWeightLayouts(e.weightLayouts)}` : '';
+    const weightsMiB = e.weightBytes ? `, ${(e.weightBytes / 2 ** 20).toFixed(0)} MiB of weights${ran}` : '';
     // the KV cache is reserved for the whole context but becomes resident only as it fills
     const perToken = e.dims && e.kvCache ? e.dims.attnLayers.length * 2 * e.dims.K * e.dims.hd * (e.kvCache === 'f16' ? 2 : 4) : 0;
     const kv = perToken ? ` (${e.kvCache} KV cache: ${(perToken / 1024).toFixed(0)} KiB per token, ${((perToken * lfm.engine.contextLength) / 2 ** 20).toFixed(0)} MiB when full)` : '';
-    io.stderr.write(`loaded ${lfm.name} in ${((Date.now() - t0) / 1000).toFixed(1)} s (${e.description ?? `${e.kind} engine`}${weights}); context ${lfm.engine.contextLength} tokens${kv}\n`);
+    io.stderr.write(`loaded ${lfm.name} in ${((Date.now() - t0) / 1000).toFixed(1)} s (${e.description ?? `${e.kind} engine`}${weightsMiB}); context ${lfm.engine.contextLength} tokens${kv}\n`);
   }
   return lfm;
 }
@@ -381,6 +388,7 @@ export const SERVE_FLAGS: FlagSpec = {
   cors: { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
   'cache-dir': { type: 'string' },
+  weights: { type: 'string' },
 };
 
 /** `--cors '*'` or a comma-separated list of origins (scheme://host[:port], no path). */

@@ -60,3 +60,22 @@ export function required(command: string, flags: Flags, name: string): string {
   return v;
 }
 
+
+// ---------------------------------------------------------------------------------------------------------------
+// --weights: how the WASM engine holds the matrices (every command that loads a model takes it)
+
+/** The values of --weights: auto (the default) runs every matrix at its stored type. */
+export const WEIGHTS_VALUES = ['auto', 'q8_0', 'q4_0', 'f32'] as const;
+export type WeightsFlag = (typeof WEIGHTS_VALUES)[number];
+export const WEIGHTS_HELP = `  --weights <how>           wasm engine: q8_0, q4_0 or f32 converts every matrix to that at load
+                            (default auto: each at its stored type: F16, BF16, Q4_0, Q8_0, Q4_K, Q5_K, Q6_K)`;
+
+/** --weights, checked: undefined when absent; a UsageError for another value or with the reference engine. */
+export function weightsFlag(command: string, flags: Flags, engine: string): WeightsFlag | undefined {
+  const v = flags.weights;
+  if (v === undefined) return undefined;
+  const w = String(v).toLowerCase();
+  if (!(WEIGHTS_VALUES as readonly string[]).includes(w)) throw new UsageError(command, `--weights '${String(v)}' is not one of ${WEIGHTS_VALUES.join(', ')}`);
+  if (engine === 'reference') throw new UsageError(command, `--weights applies to the wasm engine; the reference engine always computes in f32`);
+  return w as WeightsFlag;
+}

@@ -28,7 +28,7 @@ import { SYNTH_SHAPES } from '../synth/shapes.js';
 import { cmdChat, cmdRun, cmdServe, RUN_OPTIONS_HELP } from './chat-commands.js';
 import { cmdDemo, DEMO_USAGE } from './demo.js';
 import { cmdWeb, WEB_USAGE } from './web.js';
-import { parseFlags, required, RunError, UsageError, type Flags, type FlagSpec } from './flags.js';
+import { parseFlags, required, RunError, UsageError, weightsFlag, type Flags, type FlagSpec, type WeightsFlag } from './flags.js';
 import { DEFAULT_MODEL } from '../sources/spec.js';
 import { LfmError } from '../../reference/errors.js';
 import { ggmlTypeName } from '../../reference/ggml-type.js';
@@ -37,7 +37,8 @@ import { forward, newState } from '../../reference/model.js';
 import { createWasmEngine } from '../engine/wasm-engine.js';
 import { directoryFileSet, fileSource } from '../node/files.js';
 import { registerNodeWorkers } from '../node/worker-spawn.js';
-import { synthGguf, synthHfFolder, synthModel, type SynthFileType, type SynthSpec } from '../synth/random-model.js';
+import { SYNTH_FILE_TYPES, synthGguf, synthHfFolder, synthModel, type SynthFileType, type SynthSpec } from '../synth/random-model.js';
+import { describeWeightLayouts } from '../engine/wasm-layout.js';
 
 /** Where the CLI writes; tests pass collectors, the entry point passes process.stdout / process.stderr. */
 export interface CliIo {
@@ -61,7 +62,7 @@ function shapeSpec(name: string): SynthSpec | undefined {
   return SYNTH_SHAPES.find((s) => s.name === name);
 }
 
-const GGUF_TYPES: readonly SynthFileType[] = ['F32', 'F16', 'Q8_0', 'Q4_0'];
+const GGUF_TYPES: readonly SynthFileType[] = SYNTH_FILE_TYPES;
 const HF_TYPES = ['F32', 'F16', 'BF16'] as const;
 type HfType = (typeof HF_TYPES)[number];
 
@@ -116,6 +117,7 @@ top_k, top_p, min_p, repetition_penalty, seed, max_tokens, stop, reasoning_budge
                        list such as https://app.example,http://localhost:5173 (default: none)
   -q, --quiet          no request log
   --cache-dir <dir>    download cache
+  --engine, --threads, --weights   as for 'lfm run' (--weights q8_0|q4_0|f32 converts the matrices at load)
 `,
   chat: `usage: lfm chat [flags]
 
@@ -124,7 +126,7 @@ conversation, /exit quits. Ctrl-C stops the answer being written; Ctrl-C at the 
 
 ${RUN_OPTIONS_HELP.split('\n').filter((l) => !l.includes('--json')).join('\n')}
 `,
-  logits: `usage: lfm logits --model <file.gguf | hf-folder> --tokens <ids> --out <file> [--engine reference]
+  logits: `usage: lfm logits --model <file.gguf | hf-folder> --tokens <ids> --out <file> [--engine wasm [--weights q8_0|q4_0|f32]]
 
 Runs the model once over all tokens and writes little-endian float32 logits, T rows x V columns
 (T = number of tokens, V = embedding rows); row i holds the next-token logits after tokens[0..i].
@@ -133,13 +135,17 @@ Runs the model once over all tokens and writes little-endian float32 logits, T r
   --tokens <ids>    comma-separated token ids, e.g. 1,422,8
   --out <file>      where to write the logits (written atomically: no partial file on failure)
   --engine <name>   reference (the fp32 oracle, default) or wasm (the WASM SIMD engine)
+  --weights <how>   wasm engine: q8_0, q4_0 or f32 converts every matrix to that at load (default auto: each at
+                    its stored type); the load line says what ran as what
 `,
   synth: `usage: lfm synth --shape <name> --type <type> --out <path> [--seed N] [--hf]
 
 Writes a seeded random LFM2 model: the same shape, seed and type always give the same bytes.
 
   --shape <name>    ${shapeNames().join(', ')}
-  --type <type>     GGUF: F32, F16, Q8_0, Q4_0; with --hf: F32, F16, BF16
+  --type <type>     GGUF: ${SYNTH_FILE_TYPES.join(', ')}; with --hf: F32, F16, BF16
+                    (Q4_K_M, Q5_K_M, Q6_K: llama-quantize's per-tensor mix, quantized as ggml does; slow in JS:
+                    about 12 CPU-minutes for the full-size shape)
   --seed <N>        integer 0..4294967295 (default: the shape's own seed)
   --hf              write an HF folder (config.json + model.safetensors) instead of a GGUF file
   --out <path>      the GGUF file, or the folder with --hf
@@ -331,6 +337,7 @@ async function cmdLogits(argv: string[], io: CliIo): Promise<number> {
     tokens: { type: 'string' },
     engine: { type: 'string' },
     out: { type: 'string' },
+    weights: { type: 'string' },
   });
   if (flags.help) return help(io, 'logits');
   const modelPath = required('logits', flags, 'model');
@@ -339,8 +346,9 @@ async function cmdLogits(argv: string[], io: CliIo): Promise<number> {
   const tokens = parseTokenIds(tokenText);
   const outPath = required('logits', flags, 'out');
   const engine = checkEngine(flags.engine);
+  const weights = weightsFlag('logits', flags, engine);
 
-  const r = engine === 'wasm' ? await runLogitsWasm(modelPath, tokens, outPath) : await runLogits(modelPath, tokens, outPath);
+  const r = engine === 'wasm' ? await runLogitsWasm(modelPath, tokens, outPath, weights) : await runLogits(modelPath, tokens, outPath);
   const T = tokens.length;
   const V = r.logits.length / T;
   io.stderr.write(
@@ -356,8 +364,8 @@ function checkEngine(engine: string | boolean | undefined): 'reference' | 'wasm'
   throw new UsageError('logits', `unknown engine '${String(engine)}': the engines are 'reference' and 'wasm'`);
 }
 
-/** `lfm logits --engine wasm`: the same output through the WASM engine (Q4_0/Q8_0 native, other types -> Q8_0). */
-async function runLogitsWasm(modelPath: string, tokens: number[], outPath: string): Promise<Omit<LogitsResult, 'model'> & { V: number }> {
+/** `lfm logits --engine wasm`: the same output through the WASM engine (every matrix at its stored type by default). */
+async function runLogitsWasm(modelPath: string, tokens: number[], outPath: string, weights?: WeightsFlag): Promise<Omit<LogitsResult, 'model'> & { V: number }> {
   let r!: Omit<LogitsResult, 'model' | 'outBytes'> & { V: number };
   const outBytes = await writeAtomic(outPath, async (out) => {
     const t0 = performance.now();
@@ -365,7 +373,7 @@ async function runLogitsWasm(modelPath: string, tokens: number[], outPath: strin
       throw new RunError(`model '${modelPath}': ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : fsReason(e)}`);
     });
     const input = st.isDirectory() ? { hf: directoryFileSet(modelPath) } : { gguf: await fileSource(modelPath) };
-    const engine = await createWasmEngine(input);
+    const engine = await createWasmEngine(input, weights ? { weights } : {});
     const loadMs = performance.now() - t0;
     const V = engine.vocabSize;
     tokens.forEach((id, i) => {
@@ -376,8 +384,7 @@ async function runLogitsWasm(modelPath: string, tokens: number[], outPath: strin
     const forwardMs = performance.now() - t1;
     await engine.dispose();
     await out.write(float32le(logits));
-    const layouts = [...new Set(engine.weightLayouts.values())].join(', ');
-    r = { format: `${st.isDirectory() ? 'hf' : 'gguf'}, wasm ${engine.build} (${layouts})`, tokens, logits, loadMs, forwardMs, V };
+    r = { format: `${st.isDirectory() ? 'hf' : 'gguf'}, wasm ${engine.build}, weights ${describeWeightLayouts(engine.weightLayouts)}`, tokens, logits, loadMs, forwardMs, V };
   });
   return { ...r, outBytes };
 }

@@ -4,11 +4,12 @@
 // thread; wasm-engine.ts puts it behind the asynchronous Engine interface.
 //
 // Loading (wasm-tensors.ts): tensors stream from the byte source into WASM memory a few MiB at a time (never the
-// whole file in one JS buffer). Q4_0 and Q8_0 matrices are repacked into the 4-row interleaved layouts (same bytes per weight);
-// other stored types (F32, F16, BF16, Q4_K, Q5_K, Q6_K) are dequantized chunk by chunk and quantized to Q8_0 (or
-// Q4_0 with `weights: 'q4_0'`), the way llama-quantize would (ggml's reference quantizers). `weights: 'f32'`
-// keeps every matrix in f32: the exactness mode, held to the fp32 oracle within 1e-4. Norm weights and the conv
-// kernel are always f32.
+// whole file in one JS buffer). By default every matrix runs at its stored type: Q4_0, Q8_0, Q4_K, Q5_K and Q6_K
+// are repacked into the 4-row interleaved layouts (same bytes per weight), F16 and BF16 rows are copied as they
+// are (2 bytes per weight), F32 stays f32. Only on request are they converted: `weights: 'q8_0'` / `'q4_0'`
+// dequantize chunk by chunk and quantize with ggml's reference quantizers (the way llama-quantize would);
+// `weights: 'f32'` keeps every matrix in f32: the exactness mode, held to the fp32 oracle within 1e-4. Norm
+// weights and the conv kernel are always f32.
 //
 // State: the position, per conv layer the last Lc-1 rows of b*x, per attention layer K and V rows (f16 by default,
 // rounded to nearest even as llama.cpp's cache; f32 with `kvCache: 'f32'`) for every position up to the capacity.
@@ -40,12 +41,17 @@ import { checkWasmEngineOptions } from './wasm-options.js';
 
 export type { ByteSourceReadInto } from './wasm-tensors.js';
 
+/** The `weights` option (checked in wasm-options.ts): 'auto' = every matrix at its stored type. */
+export type WasmWeights = 'auto' | 'q8_0' | 'q4_0' | 'f32';
+
 export interface WasmEngineOptions {
   /**
-   * How matrices are held: 'auto' (default) keeps Q4_0 / Q8_0 as stored and converts every other type to Q8_0;
-   * 'q4_0' converts the other types to Q4_0 instead; 'f32' holds every matrix in f32 (exact, 4 bytes per weight).
+   * How matrices are held: 'auto' (default) at their stored type (F32, F16, BF16, Q4_0, Q8_0, Q4_K, Q5_K, Q6_K);
+   * 'q8_0' / 'q4_0' convert every matrix not already of that type to it (ggml's reference quantizers);
+   * 'f32' holds every matrix in f32 (exact, 4 bytes per weight). Rows whose length the layout cannot take (not a
+   * multiple of 32 for Q8_0 / Q4_0, of 8 for F16 / BF16) stay f32.
    */
-  weights?: 'auto' | 'q4_0' | 'f32';
+  weights?: WasmWeights;
   /** 'auto' (default): the relaxed-SIMD build where it validates and passes its self-test, else baseline. */
   simd?: 'auto' | WasmBuild;
   /**
@@ -106,7 +112,7 @@ export interface WasmCore extends EngineInfo {
   readonly memoryBytes: number;
   /** The KV cache's element type. */
   readonly kvCache: 'f16' | 'f32';
-  /** Per matrix: its stored type and the layout it runs in, e.g. {"blk.0.ffn_up.weight": "Q6_K -> Q8_0"}. */
+  /** Per matrix: its stored type and the layout it runs in, e.g. {"blk.0.ffn_up.weight": "Q6_K -> Q6_K"}. */
   readonly weightLayouts: ReadonlyMap<string, string>;
   /** Runs tokens from the current position; returns (T, V) with allLogits, else the last row (V). */
   forward(tokens: readonly number[], opts?: WasmForwardOptions): Float32Array;
@@ -211,13 +217,22 @@ function planModel(dims: Lfm2Dims, src: RawTensors, mode: NonNullable<WasmEngine
     if (!GGML_TYPES.get(t)?.supported) throw new TensorError(src.name, r.name, `has type ${ggmlTypeName(t)}, which the engine cannot read`);
     return r;
   };
-  /** The layout a matrix runs in. */
+  /** The layout a matrix runs in: its stored type unless `weights` asks for another. */
   const layoutOf = (name: string, Kin: number): WeightCode => {
     const t = src.type(name);
-    if (mode === 'f32' || Kin % 32 !== 0) return WeightCode.F32;
-    if (t === GgmlType.Q4_0) return WeightCode.Q4_0_X4;
-    if (t === GgmlType.Q8_0) return WeightCode.Q8_0_X4;
-    return mode === 'q4_0' ? WeightCode.Q4_0_X4 : WeightCode.Q8_0_X4;
+    if (mode === 'f32') return WeightCode.F32;
+    if (mode === 'q8_0') return Kin % 32 === 0 ? WeightCode.Q8_0_X4 : WeightCode.F32;
+    if (mode === 'q4_0') return Kin % 32 === 0 ? WeightCode.Q4_0_X4 : WeightCode.F32;
+    switch (t) {
+      case GgmlType.Q4_0: return WeightCode.Q4_0_X4;
+      case GgmlType.Q8_0: return WeightCode.Q8_0_X4;
+      case GgmlType.Q4_K: return WeightCode.Q4_K_X4;
+      case GgmlType.Q5_K: return WeightCode.Q5_K_X4;
+      case GgmlType.Q6_K: return WeightCode.Q6_K_X4;
+      case GgmlType.F16: return Kin % 8 === 0 ? WeightCode.F16 : WeightCode.F32;
+      case GgmlType.BF16: return Kin % 8 === 0 ? WeightCode.BF16 : WeightCode.F32;
+      default: return WeightCode.F32;
+    }
   };
   const mats: Mat[] = [];
   const vecs: Vec[] = [];
@@ -278,12 +293,18 @@ function allocate(arena: Arena, wasm: WasmExports, plan: Plan, dims: Lfm2Dims, T
   const rope = arena.alloc(Tmax * hd * 4);
   const convStates = dims.layerTypes.map((t) => (t === 'conv' ? arena.alloc((Lc - 1) * D * 4) : 0));
   const Kmax = Math.max(D, F, H * hd);
+  // the activation forms the weights' types need besides x itself and Q8_0 (assembly/model.ts prep())
+  const codes = new Set(plan.mats.map((m) => m.code));
+  const kquants = [WeightCode.Q4_K_X4, WeightCode.Q5_K_X4, WeightCode.Q6_K_X4].some((c) => codes.has(c));
   const sizes = {
     h: Tmax * D * 4, xb: Tmax * D * 4, ob: Tmax * D * 4, bcx: Tmax * 3 * D * 4, bx: (Lc - 1 + Tmax) * D * 4,
     q: Tmax * H * hd * 4, k: Tmax * K * hd * 4, v: Tmax * K * hd * 4, attn: Tmax * H * hd * 4, gate: Tmax * F * 4, up: Tmax * F * 4,
     act: Tmax * wasm.actRowBytes(Math.ceil(Kmax / 32) * 32), logits: logitRows * Math.ceil(V / 4) * 4 * 4,
     convOut: Tmax * D * 4, convY: Tmax * D * 4,
     attnWork: nth * wasm.attnWorkFloats(H / K, hd) * 4, attnMl: Tmax * H * 2 * 4,
+    actK: kquants ? Tmax * wasm.actKRowBytes(Math.ceil(Kmax / 256) * 256) : 0,
+    xf16: codes.has(WeightCode.F16) ? Tmax * Kmax * 4 : 0,
+    xbf16: codes.has(WeightCode.BF16) ? Tmax * Kmax * 4 : 0,
   };
   const scratchStart = arena.mark();
   const scratch: Record<string, number> = {};
@@ -350,7 +371,7 @@ function allocateContext(arena: Arena, dims: Lfm2Dims, requested: number | undef
 /** Streams every weight into its place; returns "stored -> layout" per matrix. */
 async function loadWeights(wasm: WasmExports, arena: Arena, src: RawTensors, plan: Plan, b: Buffers, dims: Lfm2Dims): Promise<Map<string, string>> {
   const layouts = new Map<string, string>();
-  const codeName = (c: WeightCode) => (c === WeightCode.F32 ? 'F32' : c === WeightCode.Q4_0_X4 ? 'Q4_0' : 'Q8_0');
+  const codeName = (c: WeightCode) => ggmlTypeName(c); // the codes are GGML type ids
   for (const m of plan.mats) {
     if (layouts.has(m.name)) continue;
     const t = src.type(m.name);
@@ -387,6 +408,7 @@ function writeDescriptor(arena: Arena, plan: Plan, b: Buffers, ctx: Context, dim
     [M.H_BUF]: s.h, [M.XB]: s.xb, [M.OB]: s.ob, [M.BCX]: s.bcx, [M.BX]: s.bx, [M.Q]: s.q, [M.KB]: s.k, [M.VB]: s.v, [M.ATTN]: s.attn,
     [M.GATE]: s.gate, [M.UP]: s.up, [M.ACT]: s.act, [M.LOGITS]: s.logits, [M.CONV_OUT]: s.convOut, [M.CONV_Y]: s.convY,
     [M.ATTN_WORK]: s.attnWork, [M.ATTN_ML]: s.attnMl,
+    [M.ACTK]: s.actK, [M.XF16]: s.xf16, [M.XBF16]: s.xbf16,
   });
   plan.layers.forEach((lw, l) => {
     const o = M.LAYERS + l * M.LAYER_WORDS;

@@ -9,6 +9,7 @@ export const M = {
   H_BUF: 19, XB: 20, OB: 21, BCX: 22, BX: 23, Q: 24, KB: 25, VB: 26, ATTN: 27,
   GATE: 28, UP: 29, ACT: 30, ATTN_WORK: 31, LOGITS: 32, CONV_OUT: 33, CONV_Y: 34,
   TOKENS: 35, NTOK: 36, ALL_LOGITS: 37, CTL: 38, KV_F16: 39, ATTN_PARTS: 40, ATTN_ML: 41,
+  ACTK: 42, XF16: 43, XBF16: 44,
   LAYERS: 64, LAYER_WORDS: 24,
 } as const;
 
@@ -34,16 +35,41 @@ export const L = {
   QP: 9, QP_T: 10, KP: 11, KP_T: 12, VP: 13, VP_T: 14, OP: 15, OP_T: 16, QN: 17, KN: 18, KC: 19, VC: 20,
 } as const;
 
-/** Weight layouts in WASM memory, by their descriptor code (the GGML type id of the block format). */
-export const WeightCode = { F32: 0, Q4_0_X4: 2, Q8_0_X4: 8 } as const;
+/**
+ * Weight layouts in WASM memory, by their descriptor code (the GGML type id of the block format). F32, F16 and
+ * BF16 are GGML's row-major rows; the others are 4-row interleaved repacks (assembly/quant.ts, assembly/kquants.ts).
+ */
+export const WeightCode = { F32: 0, F16: 1, Q4_0_X4: 2, Q8_0_X4: 8, Q4_K_X4: 12, Q5_K_X4: 13, Q6_K_X4: 14, BF16: 30 } as const;
 export type WeightCode = (typeof WeightCode)[keyof typeof WeightCode];
 
 /** Bytes of a weight matrix (R, K) in a layout: x4 layouts pad R to a multiple of 4 (GGML's bytes per weight). */
 export function weightBytes(code: WeightCode, R: number, K: number): number {
   const R4 = Math.ceil(R / 4) * 4;
-  if (code === WeightCode.Q4_0_X4) return (R4 * K * 18) / 32;
-  if (code === WeightCode.Q8_0_X4) return (R4 * K * 34) / 32;
-  return R * K * 4;
+  switch (code) {
+    case WeightCode.Q4_0_X4: return (R4 * K * 18) / 32;
+    case WeightCode.Q8_0_X4: return (R4 * K * 34) / 32;
+    case WeightCode.Q4_K_X4: return (R4 * K * 144) / 256;
+    case WeightCode.Q5_K_X4: return (R4 * K * 176) / 256;
+    case WeightCode.Q6_K_X4: return (R4 * K * 210) / 256;
+    case WeightCode.F16:
+    case WeightCode.BF16: return R * K * 2;
+    default: return R * K * 4;
+  }
+}
+
+/**
+ * One line for the load message from WasmCore.weightLayouts ("tensor" -> "stored -> layout"): counts per mapping,
+ * e.g. "as stored: 98 Q4_K, 19 Q6_K" or "converted: 98 Q4_K -> Q8_0, 19 Q6_K -> Q8_0".
+ */
+export function describeWeightLayouts(layouts: ReadonlyMap<string, string>): string {
+  const counts = new Map<string, number>();
+  for (const l of layouts.values()) counts.set(l, (counts.get(l) ?? 0) + 1);
+  const same = (l: string) => l.split(' -> ')[0] === l.split(' -> ')[1];
+  const part = (keep: (l: string) => boolean, name: (l: string) => string) =>
+    [...counts].filter(([l]) => keep(l)).sort((a, b) => b[1] - a[1]).map(([l, n]) => `${n} ${name(l)}`).join(', ');
+  const stored = part(same, (l) => l.split(' -> ')[0]);
+  const converted = part((l) => !same(l), (l) => l);
+  return [stored && `as stored: ${stored}`, converted && `converted: ${converted}`].filter(Boolean).join('; ');
 }
 
 /** Model-level tap codes (tap id = code) and their oracle names. assembly/model.ts: T_EMBED, T_FINAL_NORM, T_LM_HEAD. */

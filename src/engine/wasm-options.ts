@@ -20,7 +20,7 @@ export function checkWasmEngineOptions(o: unknown, prefix = 'wasm'): asserts o i
   };
   if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new InputError(`${prefix} options must be an object, got ${shown(o)}`, { param: prefix });
   const w = o as Record<string, unknown>;
-  if (w.weights !== undefined && !['auto', 'q4_0', 'f32'].includes(w.weights as string)) fail('weights', "'auto', 'q4_0' or 'f32'", w.weights);
+  if (w.weights !== undefined && !['auto', 'q8_0', 'q4_0', 'f32'].includes(w.weights as string)) fail('weights', "'auto', 'q8_0', 'q4_0' or 'f32'", w.weights);
   if (w.kvCache !== undefined && !['f16', 'f32'].includes(w.kvCache as string)) fail('kvCache', "'f16' or 'f32'", w.kvCache);
   if (w.simd !== undefined && !['auto', 'baseline', 'relaxed'].includes(w.simd as string)) fail('simd', "'auto', 'baseline' or 'relaxed'", w.simd);
   const count = (k: string, max: number) => {

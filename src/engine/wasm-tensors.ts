@@ -116,17 +116,44 @@ export async function openTensors(input: ModelInput): Promise<OpenedTensors> {
   }
 }
 
+/** The repack of a stored type into its own x4 layout (the layout code is the type id), or null. */
+function repackOf(wasm: WasmExports, code: WeightCode): ((dst: number, src: number, r0: number, n: number, K: number, R: number) => void) | null {
+  switch (code) {
+    case WeightCode.Q4_0_X4: return wasm.repackQ4_0;
+    case WeightCode.Q8_0_X4: return wasm.repackQ8_0;
+    case WeightCode.Q4_K_X4: return wasm.repackQ4_K;
+    case WeightCode.Q5_K_X4: return wasm.repackQ5_K;
+    case WeightCode.Q6_K_X4: return wasm.repackQ6_K;
+    default: return null;
+  }
+}
+
 /**
  * One matrix (R, K) of stored type t -> its layout at dst, `rows` at a time through the staging area:
- * Q4_0 / Q8_0 into the same x4 format are repacked as raw blocks; everything else is dequantized (reference
- * dequantizers) into f32 and then either copied (f32 layout) or quantized in WASM (ggml's reference quantizers).
+ * a quantized type into its own x4 layout is repacked as raw blocks; F16 / BF16 rows into the same layout are
+ * copied as they are; everything else is dequantized (reference dequantizers) into f32 and then either copied
+ * (f32 layout) or quantized in WASM (ggml's reference quantizers).
  */
 export async function loadMatrix(
   wasm: WasmExports, arena: Arena, src: RawTensors, name: string, t: number, R: number, K: number, code: WeightCode, dst: number,
   staging: number, stagingBytes: number,
 ): Promise<void> {
   const rawRow = ggmlRowBytes(t, K);
-  const native = (t === GgmlType.Q4_0 && code === WeightCode.Q4_0_X4) || (t === GgmlType.Q8_0 && code === WeightCode.Q8_0_X4);
+  const repack = t === code ? repackOf(wasm, code) : null;
+  const copy = t === code && (code === WeightCode.F16 || code === WeightCode.BF16);
+  if (copy) {
+    // F16 / BF16 rows as they are, straight into place when the source reads in place
+    const rows = Math.max(1, Math.floor(stagingBytes / rawRow));
+    for (let r0 = 0; r0 < R; r0 += rows) {
+      const n = Math.min(rows, R - r0);
+      const target = arena.u8(dst + r0 * rawRow, n * rawRow);
+      if (src.readRowsInto) await src.readRowsInto(name, r0, n, K, target);
+      else target.set(await src.readRows(name, r0, n, K));
+      checkFinite(t, target, src.name, name, r0 * K); // NaN / Inf weights are a TensorError at load
+    }
+    return;
+  }
+  const native = repack !== null;
   // staging holds: raw rows | f32 rows | GGML block rows (for the quantizers)
   const perRow = native ? rawRow : rawRow + K * 4 + (K / 32) * 34;
   const rows = Math.max(4, Math.floor(stagingBytes / perRow / 4) * 4);
@@ -142,10 +169,9 @@ export async function loadMatrix(
       await src.readRowsInto(name, r0, n, K, bytes);
     } else bytes = await src.readRows(name, r0, n, K);
     checkFinite(t, bytes, src.name, name, r0 * K); // NaN / Inf weights (or scales) are a TensorError at load
-    if (native) {
+    if (repack) {
       if (!src.readRowsInto) arena.u8(rawP, bytes.length).set(bytes);
-      if (code === WeightCode.Q4_0_X4) wasm.repackQ4_0(dst, rawP, r0, n, K, R);
-      else wasm.repackQ8_0(dst, rawP, r0, n, K, R);
+      repack(dst, rawP, r0, n, K, R);
     } else if (code === WeightCode.F32) {
       dequantize(t, bytes, n * K, arena.f32(dst + r0 * K * 4, n * K));
     } else {

@@ -1,5 +1,5 @@
-// Seeded random LFM2 models of any shape, written as GGUF (F32, F16, Q8_0, Q4_0) and, from the same weights, as
-// an HF folder (config.json + model.safetensors).
+// Seeded random LFM2 models of any shape, written as GGUF (F32, F16, BF16, Q8_0, Q4_0, and the stock K-quant mixes
+// Q4_K_M, Q5_K_M, Q6_K) and, from the same weights, as an HF folder (config.json + model.safetensors).
 //
 // Used for: the llama.cpp goldens (tiny shapes), the format and oracle tests, and the benchmarks (the full
 // LFM2.5-1.2B shape: speed does not depend on weight values). Each tensor is generated on its own from a seed
@@ -172,13 +172,62 @@ export function synthModel(s: SynthSpec): SynthModel {
 // ---------------------------------------------------------------------------------------------------------------
 // GGUF
 
-export type SynthFileType = 'F32' | 'F16' | 'Q8_0' | 'Q4_0';
+export type SynthFileType = 'F32' | 'F16' | 'BF16' | 'Q8_0' | 'Q4_0' | 'Q4_K_M' | 'Q5_K_M' | 'Q6_K';
+/** Every GGUF file type synth writes, in the order `lfm synth --help` lists them. */
+export const SYNTH_FILE_TYPES: readonly SynthFileType[] = ['F32', 'F16', 'BF16', 'Q8_0', 'Q4_0', 'Q4_K_M', 'Q5_K_M', 'Q6_K'];
+/** Per file type: the matrices' default type and llama.cpp's llama_ftype id (general.file_type). */
 const FILE_TYPES: Record<SynthFileType, { type: number; ftype: number }> = {
   F32: { type: GgmlType.F32, ftype: 0 },
   F16: { type: GgmlType.F16, ftype: 1 },
+  BF16: { type: GgmlType.BF16, ftype: 32 },
   Q8_0: { type: GgmlType.Q8_0, ftype: 7 },
   Q4_0: { type: GgmlType.Q4_0, ftype: 2 },
+  Q4_K_M: { type: GgmlType.Q4_K, ftype: 15 },
+  Q5_K_M: { type: GgmlType.Q5_K, ftype: 17 },
+  Q6_K: { type: GgmlType.Q6_K, ftype: 18 },
 };
+
+/**
+ * The type llama-quantize gives one matrix of a K-quant file (llama.cpp src/llama-quant.cpp, llama_tensor_get_type
+ * for LLAMA_FTYPE_MOSTLY_Q4_K_M / Q5_K_M / Q6_K, without an importance matrix), for LFM2's tensors:
+ *   - the (tied) token embedding doubles as the output matrix: Q6_K, or Q8_0 when its rows are not a multiple of 256;
+ *   - attn_v (Q4_K_M, Q5_K_M): Q6_K for the attention layers use_more_bits picks (counted among attention layers);
+ *   - ffn_down (Q4_K_M, Q5_K_M): Q6_K for the layers use_more_bits picks;
+ *   - everything else the file's default type (Q4_K, Q5_K, Q6_K);
+ *   - then the shape fallback: a row length that is not a multiple of 256 cannot hold K-quant blocks; llama.cpp
+ *     falls back to Q5_0 (for Q4_K), Q5_1 (Q5_K) or Q8_0 (Q6_K). lfm.ts does not read Q5_0 / Q5_1, so this writes
+ *     Q8_0 for all three (only the tiny test shapes have such rows; LFM2.5-1.2B's are all multiples of 256).
+ * `attnV` = (index of this layer among the attention layers, their count); `layer` = (layer index, layer count).
+ */
+export function kquantTensorType(fileType: SynthFileType, name: string, rowLength: number, attnV: [number, number], layer: [number, number]): number {
+  const base = FILE_TYPES[fileType].type;
+  const useMoreBits = (i: number, n: number) => i < Math.floor(n / 8) || i >= Math.floor((7 * n) / 8) || (i - Math.floor(n / 8)) % 3 === 2;
+  const mostly = fileType === 'Q4_K_M' || fileType === 'Q5_K_M';
+  let type = base;
+  if (name === 'token_embd.weight') type = rowLength % 256 !== 0 ? GgmlType.Q8_0 : GgmlType.Q6_K;
+  else if (name.includes('attn_v.weight')) type = mostly && useMoreBits(...attnV) ? GgmlType.Q6_K : base;
+  else if (name.includes('ffn_down')) type = mostly && useMoreBits(...layer) ? GgmlType.Q6_K : base;
+  if (rowLength % 256 !== 0 && (type === GgmlType.Q4_K || type === GgmlType.Q5_K || type === GgmlType.Q6_K)) type = GgmlType.Q8_0;
+  return type;
+}
+
+/** The GGML type of each matrix of the model in a file of `fileType` (GGUF names); norms and the conv kernel: F32. */
+export function synthTensorTypes(m: SynthModel, fileType: SynthFileType): Map<string, number> {
+  const out = new Map<string, number>();
+  const attnLayers = m.spec.attn_layers.slice().sort((a, b) => a - b);
+  const nLayers = m.spec.num_hidden_layers;
+  for (const t of m.tensors) {
+    const name = hfToGguf(t.name);
+    if (t.shape.length !== 2) {
+      out.set(name, GgmlType.F32);
+      continue;
+    }
+    const layer = Number(/^blk\.(\d+)\./.exec(name)?.[1] ?? -1);
+    const kquant = fileType === 'Q4_K_M' || fileType === 'Q5_K_M' || fileType === 'Q6_K';
+    out.set(name, kquant ? kquantTensorType(fileType, name, t.shape[1], [attnLayers.indexOf(layer), attnLayers.length], [layer, nLayers]) : FILE_TYPES[fileType].type);
+  }
+  return out;
+}
 
 /** GGUF metadata for the model (spec §5.2), including the tokenizer llama.cpp needs. */
 export function synthGgufMetadata(m: SynthModel, fileType: SynthFileType): [string, GgufValue][] {
@@ -213,17 +262,20 @@ export function synthGgufMetadata(m: SynthModel, fileType: SynthFileType): [stri
 
 /**
  * The model as a GGUF file, returned in parts (header, then each tensor) so a caller can stream a large file.
- * Matrices get `fileType` ("pure": token_embd too); norms and conv kernels stay F32, as llama-quantize leaves them.
+ * F32 / F16 / BF16 / Q8_0 / Q4_0: every matrix in that type ("pure": token_embd too); Q4_K_M / Q5_K_M / Q6_K: the
+ * per-tensor mix llama-quantize makes (kquantTensorType). Norms and conv kernels stay F32, as llama-quantize leaves
+ * them. Quantization is ggml's reference quantizers' (reference/quant.ts), byte-identical to llama-quantize's.
  * `overrides` supplies ready-made bytes (and type) for some GGUF tensor names, e.g. K-quant blocks made by ggml.
  */
 export function synthGguf(m: SynthModel, fileType: SynthFileType, overrides?: ReadonlyMap<string, { type: number; data: Uint8Array }>): Uint8Array[] {
+  const types = synthTensorTypes(m, fileType);
   const tensors = m.tensors.map((t) => {
     const name = hfToGguf(t.name);
     // GGUF lists dims innermost first; the conv kernel (D, 1, Lc) is stored squeezed as {Lc, D}.
     const dims = t.shape.filter((d, i) => !(t.shape.length === 3 && i === 1 && d === 1)).reverse();
     const given = overrides?.get(name);
     if (given) return { name, dims, type: given.type, data: given.data };
-    const type = t.shape.length === 2 ? FILE_TYPES[fileType].type : GgmlType.F32;
+    const type = types.get(name)!;
     return { name, dims, type, data: quantize(type, t.make()) };
   });
   return writeGguf({ metadata: synthGgufMetadata(m, fileType), tensors });
