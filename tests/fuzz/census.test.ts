@@ -30,7 +30,7 @@ describe('fuzz harness', () => {
     expect(classify(new RangeError('Maximum call stack size exceeded'), []).outcome).toBe('untyped RangeError');
   });
 
-  it('a case draws the same mutations every time (replay by FC_SEED and FUZZ_CASE)', async () => {
+  it('a case draws the same mutations every time (replay by FUZZ_SEED and FUZZ_CASE)', async () => {
     const draws = async () => (await fuzz('replay', (c) => [c.rng.u32(), c.rng.u32()], (x) => ({ outcome: 'ok', detail: String(x) }), { cases: 5, names: [] })).fields;
     expect(await draws()).toEqual(await draws());
   });

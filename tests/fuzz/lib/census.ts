@@ -1,10 +1,11 @@
 // The fuzz loop and its outcome census: seeds, per-case replay, classification of what a loader threw.
 //
-// Seeding: FC_SEED (an integer) seeds the whole run, FUZZ_CASES sets the case count, FUZZ_CASE=i runs only case i
-// (with its mutation log printed), FUZZ_DUMP=dir writes the input of every failing case there (to make a
+// Seeding: FUZZ_SEED (an integer) seeds the whole run, FUZZ_CASES sets the case count, FUZZ_CASE=i runs only case
+// i (with its mutation log printed), FUZZ_DUMP=dir writes the input of every failing case there (to make a
 // regression file of it). Each case draws from its own generator, derived from (seed, format, index), so one case
-// replays alone. Without FC_SEED the seed is fixed (DEFAULT_FUZZ_SEED): `npm test` is deterministic, and a run with
-// another seed explores other cases.
+// replays alone. Without FUZZ_SEED the seed is fixed (DEFAULT_FUZZ_SEED): `npm test` is deterministic, and a run
+// with another seed explores other cases. (Not FC_SEED: the vitest configs draw a fresh FC_SEED for every run, so
+// the property tests explore; the fuzzers' 10,000 cases per format stay the same cases in CI.)
 //
 // Outcomes: 'ok' (loaded, and where a model was loaded one forward step gave finite logits), a typed error by class
 // (FormatError, TensorError, ConfigError, InputError: the project's errors that name the file and field or tensor),
@@ -27,7 +28,7 @@ function envInt(name: string): number | undefined {
   return n;
 }
 
-export const FUZZ_SEED = envInt('FC_SEED') ?? DEFAULT_FUZZ_SEED;
+export const FUZZ_SEED = envInt('FUZZ_SEED') ?? DEFAULT_FUZZ_SEED;
 /** Cases per format (default 10,000). */
 export const FUZZ_CASES = envInt('FUZZ_CASES') ?? 10_000;
 const ONLY_CASE = envInt('FUZZ_CASE');
@@ -186,7 +187,7 @@ export async function fuzz<T>(
 
 /** The census as text: counts by outcome, the commonest typed-error fields, the first failures with replay lines. */
 export function formatCensus(r: CensusReport, testFile: string): string {
-  const lines = [`fuzz ${r.format}: ${r.cases} cases, FC_SEED=${r.seed}, ${(r.ms / 1000).toFixed(1)} s (${(r.makeMs / 1000).toFixed(1)} s making inputs; slowest case #${r.slowest.index}: ${r.slowest.ms.toFixed(0)} ms)`];
+  const lines = [`fuzz ${r.format}: ${r.cases} cases, FUZZ_SEED=${r.seed}, ${(r.ms / 1000).toFixed(1)} s (${(r.makeMs / 1000).toFixed(1)} s making inputs; slowest case #${r.slowest.index}: ${r.slowest.ms.toFixed(0)} ms)`];
   const sorted = [...r.counts].sort((a, b) => b[1] - a[1]);
   lines.push(`  outcomes: ${sorted.map(([k, n]) => `${k} ${n}`).join(', ')}`);
   const untyped = r.cases - [...r.counts].filter(([k]) => ALLOWED.has(k)).reduce((a, [, n]) => a + n, 0);
@@ -194,7 +195,7 @@ export function formatCensus(r: CensusReport, testFile: string): string {
   const top = [...r.fields].sort((a, b) => b[1] - a[1]).slice(0, 12);
   lines.push(`  commonest typed errors: ${top.map(([k, n]) => `${k} (${n})`).join('; ')}`);
   for (const f of r.failures.slice(0, 8)) {
-    lines.push(`  FAIL case ${f.index}: ${f.outcome}  (replay: FC_SEED=${r.seed} FUZZ_CASE=${f.index} npx vitest run ${testFile})`);
+    lines.push(`  FAIL case ${f.index}: ${f.outcome}  (replay: FUZZ_SEED=${r.seed} FUZZ_CASE=${f.index} npx vitest run ${testFile})`);
     lines.push(`    mutations: ${f.log.join(' | ')}`);
     lines.push(`    ${f.detail.split('\n').join('\n    ')}`);
   }

@@ -65,7 +65,8 @@ function retype(t: RawTensor, to: number): boolean {
   const info = GGML_TYPES.get(to);
   if (!from?.supported || !info || ![GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0].includes(to as 0)) return false;
   const n = (t.data.length / from.typeSize) * from.blockSize;
-  if (Number(t.dims[0]) % info.blockSize !== 0) return false;
+  // (an earlier mutation may have cut the data to a part of a block: no valid re-encoding then)
+  if (!Number.isSafeInteger(n) || n % from.blockSize !== 0 || Number(t.dims[0]) % info.blockSize !== 0) return false;
   t.data = quantize(to, dequantize(t.type, t.data, n));
   t.type = to;
   return true;
