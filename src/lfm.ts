@@ -272,7 +272,8 @@ export function createLfm(
     // drop-oldest: cut before a user message (a turn's start), the earliest cut that fits; always keep the last turn
     const sys = messages[0]?.role === 'system' ? 1 : 0;
     const cuts = messages.flatMap((m, i) => (i > sys && m.role === 'user' ? [i] : []));
-    const lastUser = messages.findLastIndex((m) => m.role === 'user');
+    let lastUser = messages.length - 1;
+    while (lastUser >= 0 && messages[lastUser].role !== 'user') lastUser--;
     if (lastUser > sys && !cuts.includes(lastUser)) cuts.push(lastUser);
     const keep = (cut: number) => [...messages.slice(0, sys), ...messages.slice(cut)];
     const room = o.max_tokens ?? Math.ceil(C * DROP_OLDEST_ANSWER_SHARE);
