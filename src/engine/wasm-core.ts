@@ -159,8 +159,8 @@ export interface ThreadTeam {
 // ---------------------------------------------------------------------------------------------------------------
 
 const DEFAULT_CHUNK = 64;
-/** Logit rows per forward call are capped so the logits buffer stays near this size. */
-const LOGITS_BUDGET = 4 << 20;
+/** Logit rows per forward call are capped so the logits buffer stays near this size (only allLogits needs more than one). */
+const LOGITS_BUDGET = 1 << 20;
 /** Load staging target: rows are read and converted this many bytes (of f32) at a time. */
 const STAGING_BYTES = 4 << 20;
 

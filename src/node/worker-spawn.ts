@@ -6,6 +6,9 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { registerWorkerSpawner, type SpawnedWorker, type WorkerSpawner } from '../engine/worker/spawn.js';
 
+/** Young-generation size of an engine worker's V8 heap, in MiB. */
+const WORKER_YOUNG_GENERATION_MB = 4;
+
 /** The worker's main over parentPort (eval'd workers are CommonJS scripts: require is there). */
 const NODE_PRELUDE = `
 const { parentPort } = require('node:worker_threads');
@@ -18,7 +21,8 @@ lfmWorker.lfmWorkerMain({
 export const nodeWorkerSpawner: WorkerSpawner = {
   kind: 'worker_threads',
   spawn(source, name): SpawnedWorker {
-    const w = new Worker(source + NODE_PRELUDE, { eval: true, name });
+    // A small young generation: after the load an engine worker allocates almost nothing (a few MiB of RSS each)
+    const w = new Worker(source + NODE_PRELUDE, { eval: true, name, resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
     let ending = false;
     let onError: (e: Error) => void = () => {};
     w.on('error', (e) => onError(e instanceof Error ? e : new Error(String(e))));
