@@ -27,7 +27,9 @@
 // exact, so every product equals q_i * f16ToF32(k_i) bit for bit (what the twins compute). That needs
 // |q_i| < 2^16 (after the q RMSNorm, |q_i| <= sqrt(hd) * max|q_layernorm|).
 
-import { expf, expf4, f16ToF32, f32ToF16 } from './common';
+import {
+  expf, expf4With, f16ToF32, f32ToF16, keepF32x4, keepI32x4, EXP_LO, EXP_HI, LOG2E, LN2_HI, LN2_LO, P0, P1, P2, P3, P4, P5,
+} from './common';
 
 /** Positions per softmax block. Fixed: the fold order, hence the bits, depend on it. */
 export const ATT_BLOCK = 256;
@@ -219,22 +221,25 @@ export function attentionMergeScalar(parts: usize, out: usize, ml: usize, H: i32
 // ---------------------------------------------------------------------------------------------------------------
 // SIMD. E is the cache element: u16 (f16 bits) or f32.
 
-/** 4 consecutive cache elements as f32x4: f32 as is; f16 as value * 2^-112 (bit moves only; see the top). */
+/**
+ * 4 consecutive cache elements as f32x4: f32 as is; f16 as value * 2^-112 (bit moves only; see the top). mask =
+ * keepI32x4(SIGN_AND_MAG), made once per block outside the loops (a constant would be rebuilt at every use).
+ */
 // @ts-ignore: decorator
-@inline function load4<E>(p: usize): v128 {
-  if (sizeof<E>() == 2) return v128.and(i32x4.shl(v128.load16x4_s(p), 13), i32x4.splat(SIGN_AND_MAG));
+@inline function load4<E>(p: usize, mask: v128): v128 {
+  if (sizeof<E>() == 2) return v128.and(i32x4.shl(v128.load16x4_s(p), 13), mask);
   return v128.load(p);
 }
 
 /** Scores of one K tile (8 positions) for 4 heads: acc[h] += qs[h][i] * K[i][lane], i = 0..hd-1, times scale. */
 // @ts-ignore: decorator
-@inline function tileScores4<E>(qs: usize, kt: usize, sp: usize, hd: i32, sc: v128, lim: v128, mx: usize): void {
+@inline function tileScores4<E>(qs: usize, kt: usize, sp: usize, hd: i32, sc: v128, lim: v128, mx: usize, mask: v128): void {
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), b0 = f32x4.splat(0), b1 = f32x4.splat(0);
   let c0 = f32x4.splat(0), c1 = f32x4.splat(0), d0 = f32x4.splat(0), d1 = f32x4.splat(0);
   const es = <usize>sizeof<E>(), hb = <usize>(hd * 4);
   for (let i = 0; i < hd; i++) {
     const kp = kt + <usize>(i * 8) * es;
-    const k0 = load4<E>(kp), k1 = load4<E>(kp + 4 * es);
+    const k0 = load4<E>(kp, mask), k1 = load4<E>(kp + 4 * es, mask);
     const qp = qs + <usize>(i * 4);
     const qa = v128.load32_splat(qp), qb = v128.load32_splat(qp + hb), qc = v128.load32_splat(qp + 2 * hb), qd = v128.load32_splat(qp + 3 * hb);
     a0 = f32x4.add(a0, f32x4.mul(qa, k0)); a1 = f32x4.add(a1, f32x4.mul(qa, k1));
@@ -260,14 +265,14 @@ export function attentionMergeScalar(parts: usize, out: usize, ml: usize, H: i32
 
 /** The same for one head. */
 // @ts-ignore: decorator
-@inline function tileScores1<E>(qs: usize, kt: usize, sp: usize, hd: i32, sc: v128, lim: v128, mx: usize): void {
+@inline function tileScores1<E>(qs: usize, kt: usize, sp: usize, hd: i32, sc: v128, lim: v128, mx: usize, mask: v128): void {
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
   const es = <usize>sizeof<E>();
   for (let i = 0; i < hd; i++) {
     const kp = kt + <usize>(i * 8) * es;
     const qa = v128.load32_splat(qs + <usize>(i * 4));
-    a0 = f32x4.add(a0, f32x4.mul(qa, load4<E>(kp)));
-    a1 = f32x4.add(a1, f32x4.mul(qa, load4<E>(kp + 4 * es)));
+    a0 = f32x4.add(a0, f32x4.mul(qa, load4<E>(kp, mask)));
+    a1 = f32x4.add(a1, f32x4.mul(qa, load4<E>(kp + 4 * es, mask)));
   }
   const ninf = f32x4.splat(-Infinity);
   a0 = v128.bitselect(f32x4.mul(a0, sc), ninf, i32x4.gt_s(lim, i32x4(0, 1, 2, 3)));
@@ -279,13 +284,13 @@ export function attentionMergeScalar(parts: usize, out: usize, ml: usize, H: i32
 
 /** o[h][c .. c+w) = sum_j P'[h][j] V[j][c ..], 4 heads, w = 8 or 4 dims; written to po. */
 // @ts-ignore: decorator
-@inline function pv4<E>(P: usize, vh: usize, vStride: usize, po: usize, hd: i32, c: i32, cnt: i32, wide: bool): void {
+@inline function pv4<E>(P: usize, vh: usize, vStride: usize, po: usize, hd: i32, c: i32, cnt: i32, wide: bool, mask: v128): void {
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), b0 = f32x4.splat(0), b1 = f32x4.splat(0);
   let c0 = f32x4.splat(0), c1 = f32x4.splat(0), d0 = f32x4.splat(0), d1 = f32x4.splat(0);
   const es = <usize>sizeof<E>(), pb = <usize>(ATT_BLOCK * 4);
   let vp = vh + <usize>c * es;
   for (let j = 0; j < cnt; j++) {
-    const v0 = load4<E>(vp);
+    const v0 = load4<E>(vp, mask);
     const pp = P + <usize>(j * 4);
     const pa = v128.load32_splat(pp), pbv = v128.load32_splat(pp + pb), pc = v128.load32_splat(pp + 2 * pb), pd = v128.load32_splat(pp + 3 * pb);
     a0 = f32x4.add(a0, f32x4.mul(pa, v0));
@@ -293,7 +298,7 @@ export function attentionMergeScalar(parts: usize, out: usize, ml: usize, H: i32
     c0 = f32x4.add(c0, f32x4.mul(pc, v0));
     d0 = f32x4.add(d0, f32x4.mul(pd, v0));
     if (wide) {
-      const v1 = load4<E>(vp + 4 * es);
+      const v1 = load4<E>(vp + 4 * es, mask);
       a1 = f32x4.add(a1, f32x4.mul(pa, v1));
       b1 = f32x4.add(b1, f32x4.mul(pbv, v1));
       c1 = f32x4.add(c1, f32x4.mul(pc, v1));
@@ -307,14 +312,14 @@ export function attentionMergeScalar(parts: usize, out: usize, ml: usize, H: i32
 }
 
 // @ts-ignore: decorator
-@inline function pv1<E>(P: usize, vh: usize, vStride: usize, po: usize, c: i32, cnt: i32, wide: bool): void {
+@inline function pv1<E>(P: usize, vh: usize, vStride: usize, po: usize, c: i32, cnt: i32, wide: bool, mask: v128): void {
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
   const es = <usize>sizeof<E>();
   let vp = vh + <usize>c * es;
   for (let j = 0; j < cnt; j++) {
     const pa = v128.load32_splat(P + <usize>(j * 4));
-    a0 = f32x4.add(a0, f32x4.mul(pa, load4<E>(vp)));
-    if (wide) a1 = f32x4.add(a1, f32x4.mul(pa, load4<E>(vp + 4 * es)));
+    a0 = f32x4.add(a0, f32x4.mul(pa, load4<E>(vp, mask)));
+    if (wide) a1 = f32x4.add(a1, f32x4.mul(pa, load4<E>(vp + 4 * es, mask)));
     vp += vStride;
   }
   v128.store(po + <usize>(c * 4), a0);
@@ -324,7 +329,7 @@ export function attentionMergeScalar(parts: usize, out: usize, ml: usize, H: i32
 /** blockPartialScalar, SIMD: the same results bit for bit. */
 function blockPartial<E>(qt: usize, kc: usize, vc: usize, qs: usize, P: usize, pm: usize, po: usize, G: i32, hd: i32, cap: i32, g: i32, j0: i32, cnt: i32): void {
   const kvs: f32 = sizeof<E>() == 2 ? reinterpret<f32>(0x77800000) : 1; // 2^112 for f16 (see the top)
-  const es = <usize>sizeof<E>();
+  const es = <usize>sizeof<E>(), mask = keepI32x4(SIGN_AND_MAG);
   // the group's query rows, times 2^112 for an f16 cache (exact)
   const q0 = qt + <usize>(g * G * hd) * 4, ks = f32x4.splat(kvs);
   for (let i = 0; i < G * hd; i += 4) v128.store(qs + <usize>(i * 4), f32x4.mul(v128.load(q0 + <usize>(i * 4)), ks));
@@ -337,12 +342,16 @@ function blockPartial<E>(qt: usize, kc: usize, vc: usize, qs: usize, P: usize, p
     const kt = kFirst + <usize>(jj >> 3) * tileB, lim = i32x4.splat(cnt - jj);
     let hh = 0;
     for (; hh + 4 <= G; hh += 4) {
-      tileScores4<E>(qs + <usize>(hh * hd * 4), kt, P + <usize>(hh * ATT_BLOCK + jj) * 4, hd, sc, lim, pm + <usize>(hh * 16));
+      tileScores4<E>(qs + <usize>(hh * hd * 4), kt, P + <usize>(hh * ATT_BLOCK + jj) * 4, hd, sc, lim, pm + <usize>(hh * 16), mask);
     }
-    for (; hh < G; hh++) tileScores1<E>(qs + <usize>(hh * hd * 4), kt, P + <usize>(hh * ATT_BLOCK + jj) * 4, hd, sc, lim, pm + <usize>(hh * 16));
+    for (; hh < G; hh++) tileScores1<E>(qs + <usize>(hh * hd * 4), kt, P + <usize>(hh * ATT_BLOCK + jj) * 4, hd, sc, lim, pm + <usize>(hh * 16), mask);
   }
   // probabilities (masked lanes -> 0), each head's sum in 4 lanes; stored times 2^112 for an f16 cache (exact)
   const c4 = (cnt + 3) & ~3;
+  // expf4's constants and the lane indices, built once here rather than at every use in the loop (see keepI32x4)
+  const eLo = keepF32x4(EXP_LO), eHi = keepF32x4(EXP_HI), eLog2e = keepF32x4(LOG2E), eLn2Hi = keepF32x4(LN2_HI), eLn2Lo = keepF32x4(LN2_LO);
+  const e0 = keepF32x4(P0), e1 = keepF32x4(P1), e2 = keepF32x4(P2), e3 = keepF32x4(P3), e4 = keepF32x4(P4), e5 = keepF32x4(P5);
+  const eOne = keepF32x4(1.0), e127 = keepI32x4(127), lanes = v128.xor(i32x4(0, 1, 2, 3), keepI32x4(0));
   for (let hh = 0; hh < G; hh++) {
     const mv = v128.load(pm + <usize>(hh * 16));
     const mx = max<f32>(max<f32>(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max<f32>(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
@@ -350,8 +359,9 @@ function blockPartial<E>(qt: usize, kc: usize, vc: usize, qs: usize, P: usize, p
     const ph = P + <usize>(hh * ATT_BLOCK) * 4;
     let ls = f32x4.splat(0);
     for (let jj = 0; jj < c4; jj += 4) {
-      const inside = i32x4.gt_s(i32x4.splat(cnt - jj), i32x4(0, 1, 2, 3));
-      const e = v128.and(expf4(f32x4.sub(v128.load(ph + <usize>(jj * 4)), m4)), inside);
+      const inside = i32x4.gt_s(i32x4.splat(cnt - jj), lanes);
+      const x = f32x4.sub(v128.load(ph + <usize>(jj * 4)), m4);
+      const e = v128.and(expf4With(x, eLo, eHi, eLog2e, eLn2Hi, eLn2Lo, e0, e1, e2, e3, e4, e5, eOne, e127), inside);
       ls = f32x4.add(ls, e);
       v128.store(ph + <usize>(jj * 4), f32x4.mul(e, ks));
     }
@@ -364,14 +374,14 @@ function blockPartial<E>(qt: usize, kc: usize, vc: usize, qs: usize, P: usize, p
   for (; hh + 4 <= G; hh += 4) {
     const ph = P + <usize>(hh * ATT_BLOCK) * 4, oh = po + <usize>(hh * hd) * 4;
     let c = 0;
-    for (; c + 8 <= hd; c += 8) pv4<E>(ph, vh, vStride, oh, hd, c, cnt, true);
-    if (c < hd) pv4<E>(ph, vh, vStride, oh, hd, c, cnt, false);
+    for (; c + 8 <= hd; c += 8) pv4<E>(ph, vh, vStride, oh, hd, c, cnt, true, mask);
+    if (c < hd) pv4<E>(ph, vh, vStride, oh, hd, c, cnt, false, mask);
   }
   for (; hh < G; hh++) {
     const ph = P + <usize>(hh * ATT_BLOCK) * 4, oh = po + <usize>(hh * hd) * 4;
     let c = 0;
-    for (; c + 8 <= hd; c += 8) pv1<E>(ph, vh, vStride, oh, c, cnt, true);
-    if (c < hd) pv1<E>(ph, vh, vStride, oh, c, cnt, false);
+    for (; c + 8 <= hd; c += 8) pv1<E>(ph, vh, vStride, oh, c, cnt, true, mask);
+    if (c < hd) pv1<E>(ph, vh, vStride, oh, c, cnt, false, mask);
   }
 }
 

@@ -19,7 +19,7 @@
 // eight partial sums (k mod 8, two f32x4 accumulators), combined as (a0 + a1) and then lanes 0+1+2+3, so the two
 // agree bit for bit. Widening is exact in both.
 
-import { f16ToF32, f32ToF16 } from './common';
+import { f16ToF32, f32ToF16, keepF32x4, keepI32x4 } from './common';
 
 /** 2^112: f16 bits moved into f32 position read as the f16 value times 2^-112. */
 const F16_SCALE: f32 = reinterpret<f32>(0x77800000);
@@ -66,22 +66,20 @@ export function roundRowsBF16(x: usize, y: usize, n: i32): void {
 // ---------------------------------------------------------------------------------------------------------------
 // Widening
 
-/** Four f16 (sign-extended i32 lanes) -> f32x4 of h * 2^-112, exact. */
+/** Four f16 (sign-extended i32 lanes) -> f32x4 of h * 2^-112, exact. mask = keepI32x4(F16_MASK), made outside loops. */
 // @ts-ignore: decorator
-@inline function f16Widen(h: v128): v128 {
+@inline function f16Widen(h: v128, mask: v128): v128 {
   // h << 13 puts the f16 exponent and mantissa at f32's bits 27..13 and a copy of the sign at bit 31 (bits 30..28
   // hold more sign copies: masked off)
-  return v128.and(i32x4.shl(h, 13), i32x4.splat(0x8fffe000));
+  return v128.and(i32x4.shl(h, 13), mask);
 }
+const F16_MASK = 0x8fffe000;
+/** The four f16 at p widened (a sign-extending load straight from memory: one instruction, no shuffle). */
 // @ts-ignore: decorator
-@inline function f16Lo(v: v128): v128 { return f16Widen(i32x4.extend_low_i16x8_s(v)); }
+@inline function f16At(p: usize, mask: v128): v128 { return f16Widen(v128.load16x4_s(p), mask); }
+/** The exact f32 values h (f16Widen times 2^112): for the GEMM. scale = keepF32x4(F16_SCALE). */
 // @ts-ignore: decorator
-@inline function f16Hi(v: v128): v128 { return f16Widen(i32x4.extend_high_i16x8_s(v)); }
-/** The exact f32 values h (f16Widen times 2^112): for the GEMM. */
-// @ts-ignore: decorator
-@inline function f16LoExact(v: v128): v128 { return f32x4.mul(f16Lo(v), f32x4.splat(F16_SCALE)); }
-// @ts-ignore: decorator
-@inline function f16HiExact(v: v128): v128 { return f32x4.mul(f16Hi(v), f32x4.splat(F16_SCALE)); }
+@inline function f16AtExact(p: usize, mask: v128, scale: v128): v128 { return f32x4.mul(f16At(p, mask), scale); }
 /** bf16 -> f32: the 16 bits become the high half of each lane. */
 // @ts-ignore: decorator
 @inline function bf16Lo(v: v128): v128 { return i8x16.shuffle(i32x4.splat(0), v, 0, 1, 16, 17, 0, 1, 18, 19, 0, 1, 20, 21, 0, 1, 22, 23); }
@@ -138,6 +136,7 @@ export function matvecBF16Scalar(w: usize, x: usize, y: usize, R: i32, K: i32, g
 // @ts-ignore: decorator
 @inline function matvecHalf(w: usize, x: usize, y: usize, K: i32, g0: i32, g1: i32, bf: bool, exact: bool = false): void {
   const rowBytes = <usize>(K * 2);
+  const mask = keepI32x4(F16_MASK), scale = keepF32x4(F16_SCALE);
   let r = g0;
   // two rows at a time share the activation loads
   for (; !exact && r + 2 <= g1; r += 2) {
@@ -146,11 +145,18 @@ export function matvecBF16Scalar(w: usize, x: usize, y: usize, R: i32, K: i32, g
     for (let k = 0; k < K; k += 8) {
       const o = <usize>(k * 2), xk = x + <usize>(k * 4);
       const x0 = v128.load(xk, 0), x1 = v128.load(xk, 16);
-      const v = v128.load(wr + o), u = v128.load(ws + o);
-      a0 = f32x4.add(a0, f32x4.mul(bf ? bf16Lo(v) : f16Lo(v), x0));
-      a1 = f32x4.add(a1, f32x4.mul(bf ? bf16Hi(v) : f16Hi(v), x1));
-      b0 = f32x4.add(b0, f32x4.mul(bf ? bf16Lo(u) : f16Lo(u), x0));
-      b1 = f32x4.add(b1, f32x4.mul(bf ? bf16Hi(u) : f16Hi(u), x1));
+      if (bf) {
+        const v = v128.load(wr + o), u = v128.load(ws + o);
+        a0 = f32x4.add(a0, f32x4.mul(bf16Lo(v), x0));
+        a1 = f32x4.add(a1, f32x4.mul(bf16Hi(v), x1));
+        b0 = f32x4.add(b0, f32x4.mul(bf16Lo(u), x0));
+        b1 = f32x4.add(b1, f32x4.mul(bf16Hi(u), x1));
+      } else {
+        a0 = f32x4.add(a0, f32x4.mul(f16At(wr + o, mask), x0));
+        a1 = f32x4.add(a1, f32x4.mul(f16At(wr + o + 8, mask), x1));
+        b0 = f32x4.add(b0, f32x4.mul(f16At(ws + o, mask), x0));
+        b1 = f32x4.add(b1, f32x4.mul(f16At(ws + o + 8, mask), x1));
+      }
     }
     store<f32>(y + <usize>(r * 4), hsum(a0, a1));
     store<f32>(y + <usize>(r * 4 + 4), hsum(b0, b1));
@@ -159,10 +165,16 @@ export function matvecBF16Scalar(w: usize, x: usize, y: usize, R: i32, K: i32, g
     const wr = w + <usize>r * rowBytes;
     let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
     for (let k = 0; k < K; k += 8) {
-      const v = v128.load(wr + <usize>(k * 2));
+      const wk = wr + <usize>(k * 2);
       const xk = x + <usize>(k * 4);
-      a0 = f32x4.add(a0, f32x4.mul(bf ? bf16Lo(v) : exact ? f16LoExact(v) : f16Lo(v), v128.load(xk, 0)));
-      a1 = f32x4.add(a1, f32x4.mul(bf ? bf16Hi(v) : exact ? f16HiExact(v) : f16Hi(v), v128.load(xk, 16)));
+      if (bf) {
+        const v = v128.load(wk);
+        a0 = f32x4.add(a0, f32x4.mul(bf16Lo(v), v128.load(xk, 0)));
+        a1 = f32x4.add(a1, f32x4.mul(bf16Hi(v), v128.load(xk, 16)));
+      } else {
+        a0 = f32x4.add(a0, f32x4.mul(exact ? f16AtExact(wk, mask, scale) : f16At(wk, mask), v128.load(xk, 0)));
+        a1 = f32x4.add(a1, f32x4.mul(exact ? f16AtExact(wk + 8, mask, scale) : f16At(wk + 8, mask), v128.load(xk, 16)));
+      }
     }
     store<f32>(y + <usize>(r * 4), hsum(a0, a1));
   }
@@ -175,6 +187,7 @@ export function matvecBF16Scalar(w: usize, x: usize, y: usize, R: i32, K: i32, g
 // @ts-ignore: decorator
 @inline function gemmHalf(w: usize, x: usize, y: usize, R: i32, K: i32, T: i32, g0: i32, g1: i32, bf: bool): void {
   const xRow = <usize>(K * 4), yRow = <usize>(R * 4);
+  const mask = keepI32x4(F16_MASK), scale = keepF32x4(F16_SCALE);
   for (let r = g0; r < g1; r++) {
     const wr = w + <usize>r * <usize>(K * 2);
     let t = 0;
@@ -183,8 +196,8 @@ export function matvecBF16Scalar(w: usize, x: usize, y: usize, R: i32, K: i32, g
       let a0 = f32x4.splat(0), a1 = f32x4.splat(0), b0 = f32x4.splat(0), b1 = f32x4.splat(0);
       let c0 = f32x4.splat(0), c1 = f32x4.splat(0), d0 = f32x4.splat(0), d1 = f32x4.splat(0);
       for (let k = 0; k < K; k += 8) {
-        const v = v128.load(wr + <usize>(k * 2));
-        const lo = bf ? bf16Lo(v) : f16LoExact(v), hi = bf ? bf16Hi(v) : f16HiExact(v);
+        const wk = wr + <usize>(k * 2);
+        const lo = bf ? bf16Lo(v128.load(wk)) : f16AtExact(wk, mask, scale), hi = bf ? bf16Hi(v128.load(wk)) : f16AtExact(wk + 8, mask, scale);
         const o = <usize>(k * 4);
         a0 = f32x4.add(a0, f32x4.mul(lo, v128.load(x0 + o, 0))); a1 = f32x4.add(a1, f32x4.mul(hi, v128.load(x0 + o, 16)));
         b0 = f32x4.add(b0, f32x4.mul(lo, v128.load(x1 + o, 0))); b1 = f32x4.add(b1, f32x4.mul(hi, v128.load(x1 + o, 16)));

@@ -26,7 +26,7 @@ export {
 export {
   attention, attentionScalar, attentionBlocks, attentionBlocksScalar, attentionMerge, attentionMergeScalar, attnWorkFloats, kvWrite,
 } from './attention';
-export { expf } from './common';
+export { expf, OPAQUE_ZERO } from './common';
 
 /** 1 when the build uses relaxed SIMD. */
 export function isRelaxed(): i32 {

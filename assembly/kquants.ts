@@ -16,7 +16,7 @@
 // Threads: every matmul takes a range of row groups [g0, g1) (4 rows per group) as its last two arguments and
 // computes exactly those rows, each output element entirely.
 
-import { f16ToF32, f16x4ToF32x4 } from './common';
+import { f16ToF32, f16x4ToF32x4With, keepF32x4, keepI32x4, keepI8x16, F16_SIGN_AND_MAG } from './common';
 
 /** Elements per K-quant super-block (and per Q8_K activation block). */
 export const QK_K: i32 = 256;
@@ -514,90 +514,92 @@ export function matvecQ6_KScalar(w: usize, act: usize, y: usize, R: i32, K: i32,
 
 /** Code vector k of sub-block 2g + hi of a Q4_K/Q5_K group-super-block, unpacked from memory where it is used. */
 // @ts-ignore: decorator
-@inline function codesK4(gp: usize, k: i32, g: i32, hi: i32, fifth: bool): v128 {
+@inline function codesK4(gp: usize, k: i32, g: i32, hi: i32, fifth: bool, m0f: v128, m10: v128): v128 {
   const v = v128.load(gp + <usize>((fifth ? 192 : 64) + 128 * g + 16 * k));
   // 16-bit shifts, then a mask: bits that cross into the neighbouring byte are masked off, and x86 has no byte
   // shifts (V8 emulates them, and a variable byte shift costs several instructions more)
-  let c = v128.and(hi != 0 ? i16x8.shr_u(v, 4) : v, i8x16.splat(0x0f));
-  if (fifth) c = v128.or(c, v128.and(i16x8.shl(i16x8.shr_u(v128.load(gp + <usize>(64 + 16 * k)), 2 * g + hi), 4), i8x16.splat(0x10)));
+  let c = v128.and(hi != 0 ? i16x8.shr_u(v, 4) : v, m0f);
+  if (fifth) c = v128.or(c, v128.and(i16x8.shl(i16x8.shr_u(v128.load(gp + <usize>(64 + 16 * k)), 2 * g + hi), 4), m10));
   return c;
 }
 
 /** Sub-block j = 2g + hi of one Q4_K/Q5_K group-super-block against one actK row's block b (codes unpacked as used). */
 // @ts-ignore: decorator
-@inline function subK4(gp: usize, act: usize, nb: i32, b: i32, g: i32, hi: i32, fifth: bool): v128 {
+@inline function subK4(gp: usize, act: usize, nb: i32, b: i32, g: i32, hi: i32, fifth: bool, m0f: v128, m10: v128): v128 {
   const qs = act + <usize>(b * 256 + 64 * g + 32 * hi);
   const dp = actKDup(act, nb) + <usize>(b * 1024 + 256 * g + 128 * hi);
-  return dot32(codesK4(gp, 0, g, hi, fifth), codesK4(gp, 1, g, hi, fifth), codesK4(gp, 2, g, hi, fifth), codesK4(gp, 3, g, hi, fifth),
-    codesK4(gp, 4, g, hi, fifth), codesK4(gp, 5, g, hi, fifth), codesK4(gp, 6, g, hi, fifth), codesK4(gp, 7, g, hi, fifth), qs, dp);
+  return dot32(codesK4(gp, 0, g, hi, fifth, m0f, m10), codesK4(gp, 1, g, hi, fifth, m0f, m10), codesK4(gp, 2, g, hi, fifth, m0f, m10), codesK4(gp, 3, g, hi, fifth, m0f, m10),
+    codesK4(gp, 4, g, hi, fifth, m0f, m10), codesK4(gp, 5, g, hi, fifth, m0f, m10), codesK4(gp, 6, g, hi, fifth, m0f, m10), codesK4(gp, 7, g, hi, fifth, m0f, m10), qs, dp);
 }
 
 /** Unpacks the four rows' 6-bit scales (lo: sub-blocks 0..3, hi: 4..7) and mins of a group-super-block. */
 // @ts-ignore: decorator
-@inline function scalesK4(gp: usize): v128 {
-  return v128.and(v128.load(gp, 16), i8x16.splat(63));
+@inline function scalesK4(gp: usize, m63: v128): v128 {
+  return v128.and(v128.load(gp, 16), m63);
 }
 // @ts-ignore: decorator
-@inline function scalesHiK4(gp: usize): v128 {
+@inline function scalesHiK4(gp: usize, m0f: v128, m30: v128): v128 {
   const s0 = v128.load(gp, 16), s2 = v128.load(gp, 48);
-  return v128.or(v128.and(s2, i8x16.splat(0x0f)), v128.and(i8x16.shr_u(s0, 2), i8x16.splat(0x30)));
+  return v128.or(v128.and(s2, m0f), v128.and(i16x8.shr_u(s0, 2), m30)); // (16-bit shifts, masked: see codesK4)
 }
 // @ts-ignore: decorator
-@inline function minsLoK4(gp: usize): v128 {
-  return v128.and(v128.load(gp, 32), i8x16.splat(63));
+@inline function minsLoK4(gp: usize, m63: v128): v128 {
+  return v128.and(v128.load(gp, 32), m63);
 }
 // @ts-ignore: decorator
-@inline function minsHiK4(gp: usize): v128 {
+@inline function minsHiK4(gp: usize, m0f: v128, m30: v128): v128 {
   const s1 = v128.load(gp, 32), s2 = v128.load(gp, 48);
-  return v128.or(i8x16.shr_u(s2, 4), v128.and(i8x16.shr_u(s1, 2), i8x16.splat(0x30)));
+  return v128.or(v128.and(i16x8.shr_u(s2, 4), m0f), v128.and(i16x8.shr_u(s1, 2), m30));
 }
 
 /** One Q4_K/Q5_K group-super-block against one actK row: the row accumulator after it. */
 // @ts-ignore: decorator
-@inline function blockK4(acc: v128, gp: usize, act: usize, nb: i32, b: i32, fifth: bool): v128 {
-  const scLo = scalesK4(gp), scHi = scalesHiK4(gp);
-  const M = minsK4(minsLoK4(gp), minsHiK4(gp), actKB32(act, nb) + <usize>(b * 32));
+@inline function blockK4(acc: v128, gp: usize, act: usize, nb: i32, b: i32, fifth: bool, m0f: v128, m10: v128, m30: v128, m63: v128, fm: v128, fs: v128): v128 {
+  const scLo = scalesK4(gp, m63), scHi = scalesHiK4(gp, m0f, m30);
+  const M = minsK4(minsLoK4(gp, m63), minsHiK4(gp, m0f, m30), actKB32(act, nb) + <usize>(b * 32));
   let S = i32x4.splat(0);
   // The same integer sums either way; which form V8 compiles better differs by build (measured, bench/kernels.ts):
   // relaxed (Node >= 22) likes the 8 sub-blocks unrolled, baseline (Node 20's V8 above all) a loop over the pairs.
   if (ASC_FEATURE_RELAXED_SIMD) {
-    S = i32x4.mul(subK4(gp, act, nb, b, 0, 0, fifth), laneByteU(scLo, 0));
-    S = i32x4.add(S, i32x4.mul(subK4(gp, act, nb, b, 0, 1, fifth), laneByteU(scLo, 1)));
-    S = i32x4.add(S, i32x4.mul(subK4(gp, act, nb, b, 1, 0, fifth), laneByteU(scLo, 2)));
-    S = i32x4.add(S, i32x4.mul(subK4(gp, act, nb, b, 1, 1, fifth), laneByteU(scLo, 3)));
-    S = i32x4.add(S, i32x4.mul(subK4(gp, act, nb, b, 2, 0, fifth), laneByteU(scHi, 0)));
-    S = i32x4.add(S, i32x4.mul(subK4(gp, act, nb, b, 2, 1, fifth), laneByteU(scHi, 1)));
-    S = i32x4.add(S, i32x4.mul(subK4(gp, act, nb, b, 3, 0, fifth), laneByteU(scHi, 2)));
-    S = i32x4.add(S, i32x4.mul(subK4(gp, act, nb, b, 3, 1, fifth), laneByteU(scHi, 3)));
+    S = i32x4.mul(subK4(gp, act, nb, b, 0, 0, fifth, m0f, m10), laneByteU(scLo, 0));
+    S = i32x4.add(S, i32x4.mul(subK4(gp, act, nb, b, 0, 1, fifth, m0f, m10), laneByteU(scLo, 1)));
+    S = i32x4.add(S, i32x4.mul(subK4(gp, act, nb, b, 1, 0, fifth, m0f, m10), laneByteU(scLo, 2)));
+    S = i32x4.add(S, i32x4.mul(subK4(gp, act, nb, b, 1, 1, fifth, m0f, m10), laneByteU(scLo, 3)));
+    S = i32x4.add(S, i32x4.mul(subK4(gp, act, nb, b, 2, 0, fifth, m0f, m10), laneByteU(scHi, 0)));
+    S = i32x4.add(S, i32x4.mul(subK4(gp, act, nb, b, 2, 1, fifth, m0f, m10), laneByteU(scHi, 1)));
+    S = i32x4.add(S, i32x4.mul(subK4(gp, act, nb, b, 3, 0, fifth, m0f, m10), laneByteU(scHi, 2)));
+    S = i32x4.add(S, i32x4.mul(subK4(gp, act, nb, b, 3, 1, fifth, m0f, m10), laneByteU(scHi, 3)));
   } else {
     for (let g = 0; g < 4; g++) {
       const sc = g < 2 ? scLo : scHi;
-      S = i32x4.add(S, i32x4.mul(subK4(gp, act, nb, b, g, 0, fifth), laneByteU(sc, (2 * g) & 3)));
-      S = i32x4.add(S, i32x4.mul(subK4(gp, act, nb, b, g, 1, fifth), laneByteU(sc, (2 * g + 1) & 3)));
+      S = i32x4.add(S, i32x4.mul(subK4(gp, act, nb, b, g, 0, fifth, m0f, m10), laneByteU(sc, (2 * g) & 3)));
+      S = i32x4.add(S, i32x4.mul(subK4(gp, act, nb, b, g, 1, fifth, m0f, m10), laneByteU(sc, (2 * g + 1) & 3)));
     }
   }
-  return accK4(acc, S, M, f16x4ToF32x4(gp), f16x4ToF32x4(gp + 8), act, nb, b);
+  return accK4(acc, S, M, f16x4ToF32x4With(gp, fm, fs), f16x4ToF32x4With(gp + 8, fm, fs), act, nb, b);
 }
 
 // @ts-ignore: decorator
 @inline function matvecK4(w: usize, act: usize, y: usize, R: i32, K: i32, g0: i32, g1: i32, fifth: bool): void {
   const nb = K / QK_K;
+  const m0f = keepI8x16(0x0f), m10 = keepI8x16(0x10), m30 = keepI8x16(0x30), m63 = keepI8x16(63);
+  const fm = keepI32x4(F16_SIGN_AND_MAG), fs = keepF32x4(reinterpret<f32>(0x77800000)); // (see keepI32x4)
   const gb = fifth ? Q5KX4_BYTES : Q4KX4_BYTES;
   for (let g = g0; g < g1; g++) {
     let acc = f32x4.splat(0);
     let gp = w + <usize>(g * nb * gb);
-    for (let b = 0; b < nb; b++, gp += gb) acc = blockK4(acc, gp, act, nb, b, fifth);
+    for (let b = 0; b < nb; b++, gp += gb) acc = blockK4(acc, gp, act, nb, b, fifth, m0f, m10, m30, m63, fm, fs);
     storeGroupK(y, g, R, acc);
   }
 }
 
 /** Code vector k of sub-block j (0..7, any j: no constant folding needed) of a Q4_K/Q5_K group-super-block. */
 // @ts-ignore: decorator
-@inline function codesK4j(gp: usize, k: i32, j: i32, fifth: bool): v128 {
+@inline function codesK4j(gp: usize, k: i32, j: i32, fifth: bool, m0f: v128, m10: v128): v128 {
   // (16-bit shifts and masks, as in codesK4)
   const v = v128.load(gp + <usize>((fifth ? 192 : 64) + 128 * (j >> 1) + 16 * k));
-  let c = v128.and(i16x8.shr_u(v, 4 * (j & 1)), i8x16.splat(0x0f));
-  if (fifth) c = v128.or(c, v128.and(i16x8.shl(i16x8.shr_u(v128.load(gp + <usize>(64 + 16 * k)), j), 4), i8x16.splat(0x10)));
+  let c = v128.and(i16x8.shr_u(v, 4 * (j & 1)), m0f);
+  if (fifth) c = v128.or(c, v128.and(i16x8.shl(i16x8.shr_u(v128.load(gp + <usize>(64 + 16 * k)), j), 4), m10));
   return c;
 }
 
@@ -609,6 +611,8 @@ export function matvecQ6_KScalar(w: usize, act: usize, y: usize, R: i32, K: i32,
 // @ts-ignore: decorator
 @inline function gemmK4(w: usize, act: usize, y: usize, R: i32, K: i32, T: i32, g0: i32, g1: i32, fifth: bool): void {
   const nb = K / QK_K;
+  const m0f = keepI8x16(0x0f), m10 = keepI8x16(0x10), m30 = keepI8x16(0x30), m63 = keepI8x16(63);
+  const fm = keepI32x4(F16_SIGN_AND_MAG), fs = keepF32x4(reinterpret<f32>(0x77800000)); // (see keepI32x4)
   const gb = fifth ? Q5KX4_BYTES : Q4KX4_BYTES;
   const rowBytes = <usize>(nb * ACTK_BLOCK_BYTES);
   for (let g = g0; g < g1; g++) {
@@ -619,11 +623,11 @@ export function matvecQ6_KScalar(w: usize, act: usize, y: usize, R: i32, K: i32,
       let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
       let gp = gw;
       for (let b = 0; b < nb; b++, gp += gb) {
-        const scLo = scalesK4(gp), scHi = scalesHiK4(gp);
+        const scLo = scalesK4(gp, m63), scHi = scalesHiK4(gp, m0f, m30);
         let S0 = i32x4.splat(0), S1 = i32x4.splat(0), S2 = i32x4.splat(0), S3 = i32x4.splat(0);
         for (let j = 0; j < 8; j++) {
-          const w0 = codesK4j(gp, 0, j, fifth), w1 = codesK4j(gp, 1, j, fifth), w2 = codesK4j(gp, 2, j, fifth), w3 = codesK4j(gp, 3, j, fifth);
-          const w4 = codesK4j(gp, 4, j, fifth), w5 = codesK4j(gp, 5, j, fifth), w6 = codesK4j(gp, 6, j, fifth), w7 = codesK4j(gp, 7, j, fifth);
+          const w0 = codesK4j(gp, 0, j, fifth, m0f, m10), w1 = codesK4j(gp, 1, j, fifth, m0f, m10), w2 = codesK4j(gp, 2, j, fifth, m0f, m10), w3 = codesK4j(gp, 3, j, fifth, m0f, m10);
+          const w4 = codesK4j(gp, 4, j, fifth, m0f, m10), w5 = codesK4j(gp, 5, j, fifth, m0f, m10), w6 = codesK4j(gp, 6, j, fifth, m0f, m10), w7 = codesK4j(gp, 7, j, fifth, m0f, m10);
           const sc = laneByteU(j < 4 ? scLo : scHi, j & 3);
           const qo = <usize>(b * 256 + 32 * j), dpo = <usize>(b * 1024 + 128 * j);
           S0 = i32x4.add(S0, i32x4.mul(dot32(w0, w1, w2, w3, w4, w5, w6, w7, x0 + qo, actKDup(x0, nb) + dpo), sc));
@@ -631,7 +635,7 @@ export function matvecQ6_KScalar(w: usize, act: usize, y: usize, R: i32, K: i32,
           S2 = i32x4.add(S2, i32x4.mul(dot32(w0, w1, w2, w3, w4, w5, w6, w7, x2 + qo, actKDup(x2, nb) + dpo), sc));
           S3 = i32x4.add(S3, i32x4.mul(dot32(w0, w1, w2, w3, w4, w5, w6, w7, x3 + qo, actKDup(x3, nb) + dpo), sc));
         }
-        const d = f16x4ToF32x4(gp), dmin = f16x4ToF32x4(gp + 8), mnLo = minsLoK4(gp), mnHi = minsHiK4(gp);
+        const d = f16x4ToF32x4With(gp, fm, fs), dmin = f16x4ToF32x4With(gp + 8, fm, fs), mnLo = minsLoK4(gp, m63), mnHi = minsHiK4(gp, m0f, m30);
         c0 = accK4(c0, S0, minsK4(mnLo, mnHi, actKB32(x0, nb) + <usize>(b * 32)), d, dmin, x0, nb, b);
         c1 = accK4(c1, S1, minsK4(mnLo, mnHi, actKB32(x1, nb) + <usize>(b * 32)), d, dmin, x1, nb, b);
         c2 = accK4(c2, S2, minsK4(mnLo, mnHi, actKB32(x2, nb) + <usize>(b * 32)), d, dmin, x2, nb, b);
@@ -646,7 +650,7 @@ export function matvecQ6_KScalar(w: usize, act: usize, y: usize, R: i32, K: i32,
       const x0 = act + <usize>t * rowBytes;
       let acc = f32x4.splat(0);
       let gp = gw;
-      for (let b = 0; b < nb; b++, gp += gb) acc = blockK4(acc, gp, x0, nb, b, fifth);
+      for (let b = 0; b < nb; b++, gp += gb) acc = blockK4(acc, gp, x0, nb, b, fifth, m0f, m10, m30, m63, fm, fs);
       storeGroupK(y + <usize>(t * R * 4), g, R, acc);
     }
   }
@@ -681,12 +685,11 @@ export function gemmQ5_K(w: usize, act: usize, y: usize, R: i32, K: i32, T: i32,
  * s & 3 of each lane. hh, c constant after inlining.
  */
 // @ts-ignore: decorator
-@inline function quarterQ6(S: v128, gp: usize, cs: v128, act: usize, nb: i32, b: i32, hh: i32, c: i32): v128 {
+@inline function quarterQ6(S: v128, gp: usize, cs: v128, act: usize, nb: i32, b: i32, hh: i32, c: i32, m4: v128, m30: v128): v128 {
   const wl = gp + <usize>((16 * hh + 8 * (c & 1)) * 16), wh = gp + <usize>(512 + 8 * hh * 16);
   const qs = act + <usize>(b * 256 + 128 * hh + 32 * c);
   const dp = actKDup(act, nb) + <usize>(b * 1024 + (128 * hh + 32 * c) * 4);
   const lowNib = (c >> 1) == 0;
-  const m4 = i8x16.splat(0x0f), m30 = i8x16.splat(0x30);
   for (let t = 0; t < 2; t++) {
     const pa = wl + <usize>(64 * t), ph = wh + <usize>(64 * t); // vectors k = 4t .. 4t+3
     const a0 = v128.load(pa, 0), a1 = v128.load(pa, 16), a2 = v128.load(pa, 32), a3 = v128.load(pa, 48);
@@ -719,44 +722,48 @@ export function gemmQ5_K(w: usize, act: usize, y: usize, R: i32, K: i32, T: i32,
 
 /** One Q6_K group-super-block against one actK row: S over the 16 sub-blocks minus 32 * sum sc * bsum16. */
 // @ts-ignore: decorator
-@inline function sumQ6(gp: usize, act: usize, nb: i32, b: i32): v128 {
+@inline function sumQ6(gp: usize, act: usize, nb: i32, b: i32, m0f: v128, m30: v128): v128 {
   const c0 = v128.load(gp, 768), c1 = v128.load(gp, 784), c2 = v128.load(gp, 800), c3 = v128.load(gp, 816);
   let S = i32x4.splat(0);
-  S = quarterQ6(S, gp, c0, act, nb, b, 0, 0);
-  S = quarterQ6(S, gp, c0, act, nb, b, 0, 1);
-  S = quarterQ6(S, gp, c1, act, nb, b, 0, 2);
-  S = quarterQ6(S, gp, c1, act, nb, b, 0, 3);
-  S = quarterQ6(S, gp, c2, act, nb, b, 1, 0);
-  S = quarterQ6(S, gp, c2, act, nb, b, 1, 1);
-  S = quarterQ6(S, gp, c3, act, nb, b, 1, 2);
-  S = quarterQ6(S, gp, c3, act, nb, b, 1, 3);
+  S = quarterQ6(S, gp, c0, act, nb, b, 0, 0, m0f, m30);
+  S = quarterQ6(S, gp, c0, act, nb, b, 0, 1, m0f, m30);
+  S = quarterQ6(S, gp, c1, act, nb, b, 0, 2, m0f, m30);
+  S = quarterQ6(S, gp, c1, act, nb, b, 0, 3, m0f, m30);
+  S = quarterQ6(S, gp, c2, act, nb, b, 1, 0, m0f, m30);
+  S = quarterQ6(S, gp, c2, act, nb, b, 1, 1, m0f, m30);
+  S = quarterQ6(S, gp, c3, act, nb, b, 1, 2, m0f, m30);
+  S = quarterQ6(S, gp, c3, act, nb, b, 1, 3, m0f, m30);
   return i32x4.sub(S, i32x4.shl(offsetQ6(c0, c1, c2, c3, actKB16(act, nb) + <usize>(b * 64)), 5));
 }
 
 /** y (rows of groups [g0, g1)) = W x for one actK row; W Q6_K x4. */
 export function matvecQ6_K(w: usize, act: usize, y: usize, R: i32, K: i32, g0: i32, g1: i32): void {
   const nb = K / QK_K;
+  const m0f = keepI8x16(0x0f), m10 = keepI8x16(0x10), m30 = keepI8x16(0x30), m63 = keepI8x16(63);
+  const fm = keepI32x4(F16_SIGN_AND_MAG), fs = keepF32x4(reinterpret<f32>(0x77800000)); // (see keepI32x4)
   for (let g = g0; g < g1; g++) {
     let acc = f32x4.splat(0);
     let gp = w + <usize>(g * nb * Q6KX4_BYTES);
-    for (let b = 0; b < nb; b++, gp += Q6KX4_BYTES) acc = accK64(acc, sumQ6(gp, act, nb, b), f16x4ToF32x4(gp + 832), act, nb, b);
+    for (let b = 0; b < nb; b++, gp += Q6KX4_BYTES) acc = accK64(acc, sumQ6(gp, act, nb, b, m0f, m30), f16x4ToF32x4With(gp + 832, fm, fs), act, nb, b);
     storeGroupK(y, g, R, acc);
   }
 }
 
 /** Code vector k (0..3) of the 16-element sub-block s (0..15) of a Q6_K group-super-block (s need not be constant). */
 // @ts-ignore: decorator
-@inline function codesQ6(gp: usize, k: i32, s: i32): v128 {
+@inline function codesQ6(gp: usize, k: i32, s: i32, m0f: v128, m30: v128): v128 {
   const h = s >> 3, c = (s >> 1) & 3, t = s & 1; // half, quarter, which 16 of the quarter
   const a = v128.load(gp + <usize>((16 * h + 8 * (c & 1) + 4 * t + k) * 16));
   const q = v128.load(gp + <usize>(512 + (8 * h + 4 * t + k) * 16));
-  const lo = v128.and(i16x8.shr_u(a, 4 * (c >> 1)), i8x16.splat(0x0f)); // 16-bit shifts, as in codesK4
-  return v128.or(lo, v128.and(i16x8.shl(i16x8.shr_u(q, 2 * c), 4), i8x16.splat(0x30)));
+  const lo = v128.and(i16x8.shr_u(a, 4 * (c >> 1)), m0f); // 16-bit shifts, as in codesK4
+  return v128.or(lo, v128.and(i16x8.shl(i16x8.shr_u(q, 2 * c), 4), m30));
 }
 
 /** y (T, R) = x . W^T for the rows of groups [g0, g1); W Q6_K x4. Tokens in tiles of 4 share each sub-block's codes. */
 export function gemmQ6_K(w: usize, act: usize, y: usize, R: i32, K: i32, T: i32, g0: i32, g1: i32): void {
   const nb = K / QK_K;
+  const m0f = keepI8x16(0x0f), m10 = keepI8x16(0x10), m30 = keepI8x16(0x30), m63 = keepI8x16(63);
+  const fm = keepI32x4(F16_SIGN_AND_MAG), fs = keepF32x4(reinterpret<f32>(0x77800000)); // (see keepI32x4)
   const rowBytes = <usize>(nb * ACTK_BLOCK_BYTES);
   for (let g = g0; g < g1; g++) {
     const gw = w + <usize>(g * nb * Q6KX4_BYTES);
@@ -768,7 +775,7 @@ export function gemmQ6_K(w: usize, act: usize, y: usize, R: i32, K: i32, T: i32,
       for (let b = 0; b < nb; b++, gp += Q6KX4_BYTES) {
         let S0 = i32x4.splat(0), S1 = i32x4.splat(0), S2 = i32x4.splat(0), S3 = i32x4.splat(0);
         for (let s = 0; s < 16; s++) {
-          const w0 = codesQ6(gp, 0, s), w1 = codesQ6(gp, 1, s), w2 = codesQ6(gp, 2, s), w3 = codesQ6(gp, 3, s);
+          const w0 = codesQ6(gp, 0, s, m0f, m30), w1 = codesQ6(gp, 1, s, m0f, m30), w2 = codesQ6(gp, 2, s, m0f, m30), w3 = codesQ6(gp, 3, s, m0f, m30);
           const sc = laneByteS(v128.load(gp + <usize>(768 + (s >> 2) * 16)), s & 3);
           const qo = <usize>(b * 256 + 16 * s), dpo = <usize>(b * 1024 + 64 * s);
           S0 = i32x4.add(S0, i32x4.mul(dot16(w0, w1, w2, w3, x0 + qo, actKDup(x0, nb) + dpo), sc));
@@ -777,7 +784,7 @@ export function gemmQ6_K(w: usize, act: usize, y: usize, R: i32, K: i32, T: i32,
           S3 = i32x4.add(S3, i32x4.mul(dot16(w0, w1, w2, w3, x3 + qo, actKDup(x3, nb) + dpo), sc));
         }
         const cs0 = v128.load(gp, 768), cs1 = v128.load(gp, 784), cs2 = v128.load(gp, 800), cs3 = v128.load(gp, 816);
-        const d = f16x4ToF32x4(gp + 832);
+        const d = f16x4ToF32x4With(gp + 832, fm, fs);
         c0 = accK64(c0, i32x4.sub(S0, i32x4.shl(offsetQ6(cs0, cs1, cs2, cs3, actKB16(x0, nb) + <usize>(b * 64)), 5)), d, x0, nb, b);
         c1 = accK64(c1, i32x4.sub(S1, i32x4.shl(offsetQ6(cs0, cs1, cs2, cs3, actKB16(x1, nb) + <usize>(b * 64)), 5)), d, x1, nb, b);
         c2 = accK64(c2, i32x4.sub(S2, i32x4.shl(offsetQ6(cs0, cs1, cs2, cs3, actKB16(x2, nb) + <usize>(b * 64)), 5)), d, x2, nb, b);
@@ -792,7 +799,7 @@ export function gemmQ6_K(w: usize, act: usize, y: usize, R: i32, K: i32, T: i32,
       const x0 = act + <usize>t * rowBytes;
       let acc = f32x4.splat(0);
       let gp = gw;
-      for (let b = 0; b < nb; b++, gp += Q6KX4_BYTES) acc = accK64(acc, sumQ6(gp, x0, nb, b), f16x4ToF32x4(gp + 832), x0, nb, b);
+      for (let b = 0; b < nb; b++, gp += Q6KX4_BYTES) acc = accK64(acc, sumQ6(gp, x0, nb, b, m0f, m30), f16x4ToF32x4With(gp + 832, fm, fs), x0, nb, b);
       storeGroupK(y + <usize>(t * R * 4), g, R, acc);
     }
   }

@@ -13,7 +13,7 @@
 // Threads split the output rows: every kernel computes only row groups [g0, g1) (groups of 4 rows for the x4
 // layouts, single rows for f32), each output element whole (threads.ts).
 
-import { f16x4ToF32x4, f16ToF32 } from './common';
+import { f16x4ToF32x4With, f16ToF32, keepF32x4, keepI32x4, keepI8x16, F16_SIGN_AND_MAG } from './common';
 import { ACT_BLOCK_BYTES, actC, actD, actDup, QK, Q4X4_BYTES, Q8X4_BYTES } from './quant';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -155,15 +155,15 @@ export function matvecQ8_0Scalar(w: usize, act: usize, y: usize, R: i32, K: i32,
 /** y (R) = W x for one act row; W Q4_0 x4. */
 export function matvecQ4_0(w: usize, act: usize, y: usize, R: i32, K: i32, g0: i32, g1: i32): void {
   const nb = K / QK;
-  const mask = i8x16.splat(0x0f);
+  const mask = keepI8x16(0x0f), fm = keepI32x4(F16_SIGN_AND_MAG), fs = keepF32x4(reinterpret<f32>(0x77800000));
   for (let g = g0; g < g1; g++) {
     let acc = f32x4.splat(0);
     let gp = w + <usize>(g * nb * Q4X4_BYTES);
     for (let b = 0; b < nb; b++, gp += Q4X4_BYTES) {
       const v0 = v128.load(gp, 8), v1 = v128.load(gp, 24), v2 = v128.load(gp, 40), v3 = v128.load(gp, 56);
       const s = sumQ4(v128.and(v0, mask), v128.and(v1, mask), v128.and(v2, mask), v128.and(v3, mask),
-        i8x16.shr_u(v0, 4), i8x16.shr_u(v1, 4), i8x16.shr_u(v2, 4), i8x16.shr_u(v3, 4), act, nb, b);
-      acc = accumulate(acc, s, f16x4ToF32x4(gp), act, nb, b);
+        v128.and(i16x8.shr_u(v0, 4), mask), v128.and(i16x8.shr_u(v1, 4), mask), v128.and(i16x8.shr_u(v2, 4), mask), v128.and(i16x8.shr_u(v3, 4), mask), act, nb, b);
+      acc = accumulate(acc, s, f16x4ToF32x4With(gp, fm, fs), act, nb, b);
     }
     storeGroup(y, g, R, acc);
   }
@@ -176,7 +176,7 @@ export function matvecQ4_0(w: usize, act: usize, y: usize, R: i32, K: i32, g0: i
 export function gemmQ4_0(w: usize, act: usize, y: usize, R: i32, K: i32, T: i32, g0: i32, g1: i32): void {
   const nb = K / QK;
   const rowBytes = <usize>(nb * ACT_BLOCK_BYTES);
-  const mask = i8x16.splat(0x0f);
+  const mask = keepI8x16(0x0f), fm = keepI32x4(F16_SIGN_AND_MAG), fs = keepF32x4(reinterpret<f32>(0x77800000));
   for (let g = g0; g < g1; g++) {
     const gw = w + <usize>(g * nb * Q4X4_BYTES);
     let t = 0;
@@ -191,8 +191,8 @@ export function gemmQ4_0(w: usize, act: usize, y: usize, R: i32, K: i32, T: i32,
         for (let b = 0; b < nb; b++, gp += Q4X4_BYTES) {
           const v0 = v128.load(gp, 8), v1 = v128.load(gp, 24), v2 = v128.load(gp, 40), v3 = v128.load(gp, 56);
           const l0 = v128.and(v0, mask), l1 = v128.and(v1, mask), l2 = v128.and(v2, mask), l3 = v128.and(v3, mask);
-          const h0 = i8x16.shr_u(v0, 4), h1 = i8x16.shr_u(v1, 4), h2 = i8x16.shr_u(v2, 4), h3 = i8x16.shr_u(v3, 4);
-          const sc = f16x4ToF32x4(gp);
+          const h0 = v128.and(i16x8.shr_u(v0, 4), mask), h1 = v128.and(i16x8.shr_u(v1, 4), mask), h2 = v128.and(i16x8.shr_u(v2, 4), mask), h3 = v128.and(i16x8.shr_u(v3, 4), mask);
+          const sc = f16x4ToF32x4With(gp, fm, fs);
           c0 = accumulate(c0, sumQ4(l0, l1, l2, l3, h0, h1, h2, h3, x0, nb, b), sc, x0, nb, b);
           c1 = accumulate(c1, sumQ4(l0, l1, l2, l3, h0, h1, h2, h3, x1, nb, b), sc, x1, nb, b);
           c2 = accumulate(c2, sumQ4(l0, l1, l2, l3, h0, h1, h2, h3, x2, nb, b), sc, x2, nb, b);
@@ -219,8 +219,8 @@ export function gemmQ4_0(w: usize, act: usize, y: usize, R: i32, K: i32, T: i32,
       for (let b = 0; b < nb; b++, gp += Q4X4_BYTES) {
         const v0 = v128.load(gp, 8), v1 = v128.load(gp, 24), v2 = v128.load(gp, 40), v3 = v128.load(gp, 56);
         const l0 = v128.and(v0, mask), l1 = v128.and(v1, mask), l2 = v128.and(v2, mask), l3 = v128.and(v3, mask);
-        const h0 = i8x16.shr_u(v0, 4), h1 = i8x16.shr_u(v1, 4), h2 = i8x16.shr_u(v2, 4), h3 = i8x16.shr_u(v3, 4);
-        const sc = f16x4ToF32x4(gp);
+        const h0 = v128.and(i16x8.shr_u(v0, 4), mask), h1 = v128.and(i16x8.shr_u(v1, 4), mask), h2 = v128.and(i16x8.shr_u(v2, 4), mask), h3 = v128.and(i16x8.shr_u(v3, 4), mask);
+        const sc = f16x4ToF32x4With(gp, fm, fs);
         // (binaryen shares the baseline path's i16 widening between the four inlined calls; walking the weight
         // vectors token-interleaved to save registers measured the same, so the simple form stays)
         c0 = accumulate(c0, sumQ4(l0, l1, l2, l3, h0, h1, h2, h3, x0, nb, b), sc, x0, nb, b);
@@ -240,8 +240,8 @@ export function gemmQ4_0(w: usize, act: usize, y: usize, R: i32, K: i32, T: i32,
       for (let b = 0; b < nb; b++, gp += Q4X4_BYTES) {
         const v0 = v128.load(gp, 8), v1 = v128.load(gp, 24), v2 = v128.load(gp, 40), v3 = v128.load(gp, 56);
         const s = sumQ4(v128.and(v0, mask), v128.and(v1, mask), v128.and(v2, mask), v128.and(v3, mask),
-          i8x16.shr_u(v0, 4), i8x16.shr_u(v1, 4), i8x16.shr_u(v2, 4), i8x16.shr_u(v3, 4), x0, nb, b);
-        c0 = accumulate(c0, s, f16x4ToF32x4(gp), x0, nb, b);
+          v128.and(i16x8.shr_u(v0, 4), mask), v128.and(i16x8.shr_u(v1, 4), mask), v128.and(i16x8.shr_u(v2, 4), mask), v128.and(i16x8.shr_u(v3, 4), mask), x0, nb, b);
+        c0 = accumulate(c0, s, f16x4ToF32x4With(gp, fm, fs), x0, nb, b);
       }
       storeGroup(y + <usize>(t * R * 4), g, R, c0);
     }
@@ -251,13 +251,14 @@ export function gemmQ4_0(w: usize, act: usize, y: usize, R: i32, K: i32, T: i32,
 /** y (R) = W x for one act row; W Q8_0 x4. */
 export function matvecQ8_0(w: usize, act: usize, y: usize, R: i32, K: i32, g0: i32, g1: i32): void {
   const nb = K / QK;
+  const fm = keepI32x4(F16_SIGN_AND_MAG), fs = keepF32x4(reinterpret<f32>(0x77800000));
   for (let g = g0; g < g1; g++) {
     let acc = f32x4.splat(0);
     let gp = w + <usize>(g * nb * Q8X4_BYTES);
     for (let b = 0; b < nb; b++, gp += Q8X4_BYTES) {
       const s = sumQ8(v128.load(gp, 8), v128.load(gp, 24), v128.load(gp, 40), v128.load(gp, 56),
         v128.load(gp, 72), v128.load(gp, 88), v128.load(gp, 104), v128.load(gp, 120), act, nb, b);
-      acc = accumulate(acc, s, f16x4ToF32x4(gp), act, nb, b);
+      acc = accumulate(acc, s, f16x4ToF32x4With(gp, fm, fs), act, nb, b);
     }
     storeGroup(y, g, R, acc);
   }
@@ -266,6 +267,7 @@ export function matvecQ8_0(w: usize, act: usize, y: usize, R: i32, K: i32, g0: i
 /** y (T, R) = x . W^T; W Q8_0 x4. Tokens in tiles of 4 share each loaded (and widened) group-block. */
 export function gemmQ8_0(w: usize, act: usize, y: usize, R: i32, K: i32, T: i32, g0: i32, g1: i32): void {
   const nb = K / QK;
+  const fm = keepI32x4(F16_SIGN_AND_MAG), fs = keepF32x4(reinterpret<f32>(0x77800000));
   const rowBytes = <usize>(nb * ACT_BLOCK_BYTES);
   for (let g = g0; g < g1; g++) {
     const gw = w + <usize>(g * nb * Q8X4_BYTES);
@@ -277,7 +279,7 @@ export function gemmQ8_0(w: usize, act: usize, y: usize, R: i32, K: i32, T: i32,
       for (let b = 0; b < nb; b++, gp += Q8X4_BYTES) {
         const v0 = v128.load(gp, 8), v1 = v128.load(gp, 24), v2 = v128.load(gp, 40), v3 = v128.load(gp, 56);
         const v4 = v128.load(gp, 72), v5 = v128.load(gp, 88), v6 = v128.load(gp, 104), v7 = v128.load(gp, 120);
-        const sc = f16x4ToF32x4(gp);
+        const sc = f16x4ToF32x4With(gp, fm, fs);
         c0 = accumulate(c0, sumQ8(v0, v1, v2, v3, v4, v5, v6, v7, x0, nb, b), sc, x0, nb, b);
         c1 = accumulate(c1, sumQ8(v0, v1, v2, v3, v4, v5, v6, v7, x1, nb, b), sc, x1, nb, b);
         c2 = accumulate(c2, sumQ8(v0, v1, v2, v3, v4, v5, v6, v7, x2, nb, b), sc, x2, nb, b);
@@ -295,7 +297,7 @@ export function gemmQ8_0(w: usize, act: usize, y: usize, R: i32, K: i32, T: i32,
       for (let b = 0; b < nb; b++, gp += Q8X4_BYTES) {
         const s = sumQ8(v128.load(gp, 8), v128.load(gp, 24), v128.load(gp, 40), v128.load(gp, 56),
           v128.load(gp, 72), v128.load(gp, 88), v128.load(gp, 104), v128.load(gp, 120), x0, nb, b);
-        acc = accumulate(acc, s, f16x4ToF32x4(gp), x0, nb, b);
+        acc = accumulate(acc, s, f16x4ToF32x4With(gp, fm, fs), x0, nb, b);
       }
       storeGroup(y + <usize>(t * R * 4), g, R, acc);
     }
