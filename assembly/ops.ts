@@ -6,7 +6,9 @@
 // Vectorised loops need lengths that are multiples of 4 (D, head dim, FFN width all are: they are multiples of
 // 32 for the quantized matrices); the twins take any length.
 
-import { expf, expf4 } from './common';
+import {
+  expf, expf4, expf4With, keepF32x4, keepI32x4, EXP_LO, EXP_HI, LOG2E, LN2_HI, LN2_LO, P0, P1, P2, P3, P4, P5,
+} from './common';
 
 // ---------------------------------------------------------------------------------------------------------------
 // RMSNorm: y[t] = w * x[t] / sqrt(mean(x[t]^2) + eps), T rows of n. y may alias x.
@@ -77,10 +79,14 @@ export function siluMulScalar(g: usize, u: usize, n: i32): void {
 
 export function siluMul(g: usize, u: usize, n: i32): void {
   const n4 = n & ~3;
-  const one = f32x4.splat(1.0);
+  // expf4's constants built once, outside the loop (see keepI32x4 in common.ts)
+  const eLo = keepF32x4(EXP_LO), eHi = keepF32x4(EXP_HI), eLog2e = keepF32x4(LOG2E), eLn2Hi = keepF32x4(LN2_HI), eLn2Lo = keepF32x4(LN2_LO);
+  const e0 = keepF32x4(P0), e1 = keepF32x4(P1), e2 = keepF32x4(P2), e3 = keepF32x4(P3), e4 = keepF32x4(P4), e5 = keepF32x4(P5);
+  const one = keepF32x4(1.0), e127 = keepI32x4(127);
   for (let i = 0; i < n4; i += 4) {
     const z = v128.load(g + <usize>(i * 4));
-    v128.store(g + <usize>(i * 4), f32x4.mul(f32x4.div(z, f32x4.add(one, expf4(f32x4.neg(z)))), v128.load(u + <usize>(i * 4))));
+    const e = expf4With(f32x4.neg(z), eLo, eHi, eLog2e, eLn2Hi, eLn2Lo, e0, e1, e2, e3, e4, e5, one, e127);
+    v128.store(g + <usize>(i * 4), f32x4.mul(f32x4.div(z, f32x4.add(one, e)), v128.load(u + <usize>(i * 4))));
   }
   if (n4 < n) siluMulScalar(g + <usize>(n4 * 4), u + <usize>(n4 * 4), n - n4);
 }
