@@ -99,4 +99,13 @@ async function unload(): Promise<void> {
   wllama = null;
 }
 
-Object.assign(globalThis, { benchLoad: loadEngine, benchRun: run, benchUnload: unload });
+/** playwright shows a rejected page promise by the error's name alone: hand it back as one plain Error with the message. */
+const plain = <A extends unknown[], R>(f: (...a: A) => Promise<R>) => async (...a: A): Promise<R> => {
+  try {
+    return await f(...a);
+  } catch (e) {
+    throw new Error(e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+  }
+};
+
+Object.assign(globalThis, { benchLoad: plain(loadEngine), benchRun: plain(run), benchUnload: plain(unload) });

@@ -256,7 +256,8 @@ async function main(): Promise<void> {
       for (const which of engines) {
         console.log(`${which}, ${threads} thread(s) ...`);
         try {
-          rows.push(await benchOne(chromium.path, server.url, server.modelRequests, which, threads, prompt, nDecode, nPrompt * 2 + nDecode + 64));
+          // the context: a random model's tokenizer gives ~3 tokens per word of the prompt text
+          rows.push(await benchOne(chromium.path, server.url, server.modelRequests, which, threads, prompt, nDecode, nPrompt * 4 + nDecode + 64));
         } catch (e) {
           console.error(`${which} (${threads} threads) failed: ${(e as Error).message}`);
         }
