@@ -138,7 +138,28 @@ export function matvecBF16Scalar(w: usize, x: usize, y: usize, R: i32, K: i32, g
   const rowBytes = <usize>(K * 2);
   const mask = keepI32x4(F16_MASK), scale = keepF32x4(F16_SCALE);
   let r = g0;
-  // two rows at a time share the activation loads
+  // four rows at a time share the activation loads (then two, then one)
+  for (; !exact && !bf && r + 4 <= g1; r += 4) {
+    const wr = w + <usize>r * rowBytes, ws = wr + rowBytes, wt = ws + rowBytes, wu = wt + rowBytes;
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), b0 = f32x4.splat(0), b1 = f32x4.splat(0);
+    let c0 = f32x4.splat(0), c1 = f32x4.splat(0), d0 = f32x4.splat(0), d1 = f32x4.splat(0);
+    for (let k = 0; k < K; k += 8) {
+      const o = <usize>(k * 2), xk = x + <usize>(k * 4);
+      const x0 = v128.load(xk, 0), x1 = v128.load(xk, 16);
+      a0 = f32x4.add(a0, f32x4.mul(f16At(wr + o, mask), x0));
+      a1 = f32x4.add(a1, f32x4.mul(f16At(wr + o + 8, mask), x1));
+      b0 = f32x4.add(b0, f32x4.mul(f16At(ws + o, mask), x0));
+      b1 = f32x4.add(b1, f32x4.mul(f16At(ws + o + 8, mask), x1));
+      c0 = f32x4.add(c0, f32x4.mul(f16At(wt + o, mask), x0));
+      c1 = f32x4.add(c1, f32x4.mul(f16At(wt + o + 8, mask), x1));
+      d0 = f32x4.add(d0, f32x4.mul(f16At(wu + o, mask), x0));
+      d1 = f32x4.add(d1, f32x4.mul(f16At(wu + o + 8, mask), x1));
+    }
+    store<f32>(y + <usize>(r * 4), hsum(a0, a1));
+    store<f32>(y + <usize>(r * 4 + 4), hsum(b0, b1));
+    store<f32>(y + <usize>(r * 4 + 8), hsum(c0, c1));
+    store<f32>(y + <usize>(r * 4 + 12), hsum(d0, d1));
+  }
   for (; !exact && r + 2 <= g1; r += 2) {
     const wr = w + <usize>r * rowBytes, ws = wr + rowBytes;
     let a0 = f32x4.splat(0), a1 = f32x4.splat(0), b0 = f32x4.splat(0), b1 = f32x4.splat(0);
