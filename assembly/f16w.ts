@@ -132,70 +132,51 @@ export function matvecBF16Scalar(w: usize, x: usize, y: usize, R: i32, K: i32, g
   return ((f32x4.extract_lane(a, 0) + f32x4.extract_lane(a, 1)) + f32x4.extract_lane(a, 2)) + f32x4.extract_lane(a, 3);
 }
 
-/** Rows [g0, g1): two at a time sharing the activation loads. x scaled for F16 unless `exact` (the GEMM's tail). */
+/** Weights k..k+3 (lo) and k+4..k+7 (hi) of a row at p, as f32x4: bf16 shuffled in, f16 widened (times 2^-112). */
+// @ts-ignore: decorator
+@inline function halfLo(p: usize, bf: bool, mask: v128): v128 { return bf ? bf16Lo(v128.load(p)) : f16At(p, mask); }
+// @ts-ignore: decorator
+@inline function halfHi(p: usize, bf: bool, mask: v128): v128 { return bf ? bf16Hi(v128.load(p)) : f16At(p + 8, mask); }
+
+/**
+ * Rows [g0, g1): four at a time sharing the activation loads, then one by one. x scaled for F16 unless `exact`
+ * (the GEMM's tail, one row at a time).
+ */
 // @ts-ignore: decorator
 @inline function matvecHalf(w: usize, x: usize, y: usize, K: i32, g0: i32, g1: i32, bf: bool, exact: bool = false): void {
   const rowBytes = <usize>(K * 2);
   const mask = keepI32x4(F16_MASK), scale = keepF32x4(F16_SCALE);
   let r = g0;
-  // four rows at a time share the activation loads (then two, then one)
-  for (; !exact && !bf && r + 4 <= g1; r += 4) {
+  for (; !exact && r + 4 <= g1; r += 4) {
     const wr = w + <usize>r * rowBytes, ws = wr + rowBytes, wt = ws + rowBytes, wu = wt + rowBytes;
     let a0 = f32x4.splat(0), a1 = f32x4.splat(0), b0 = f32x4.splat(0), b1 = f32x4.splat(0);
     let c0 = f32x4.splat(0), c1 = f32x4.splat(0), d0 = f32x4.splat(0), d1 = f32x4.splat(0);
     for (let k = 0; k < K; k += 8) {
       const o = <usize>(k * 2), xk = x + <usize>(k * 4);
       const x0 = v128.load(xk, 0), x1 = v128.load(xk, 16);
-      a0 = f32x4.add(a0, f32x4.mul(f16At(wr + o, mask), x0));
-      a1 = f32x4.add(a1, f32x4.mul(f16At(wr + o + 8, mask), x1));
-      b0 = f32x4.add(b0, f32x4.mul(f16At(ws + o, mask), x0));
-      b1 = f32x4.add(b1, f32x4.mul(f16At(ws + o + 8, mask), x1));
-      c0 = f32x4.add(c0, f32x4.mul(f16At(wt + o, mask), x0));
-      c1 = f32x4.add(c1, f32x4.mul(f16At(wt + o + 8, mask), x1));
-      d0 = f32x4.add(d0, f32x4.mul(f16At(wu + o, mask), x0));
-      d1 = f32x4.add(d1, f32x4.mul(f16At(wu + o + 8, mask), x1));
+      a0 = f32x4.add(a0, f32x4.mul(halfLo(wr + o, bf, mask), x0));
+      a1 = f32x4.add(a1, f32x4.mul(halfHi(wr + o, bf, mask), x1));
+      b0 = f32x4.add(b0, f32x4.mul(halfLo(ws + o, bf, mask), x0));
+      b1 = f32x4.add(b1, f32x4.mul(halfHi(ws + o, bf, mask), x1));
+      c0 = f32x4.add(c0, f32x4.mul(halfLo(wt + o, bf, mask), x0));
+      c1 = f32x4.add(c1, f32x4.mul(halfHi(wt + o, bf, mask), x1));
+      d0 = f32x4.add(d0, f32x4.mul(halfLo(wu + o, bf, mask), x0));
+      d1 = f32x4.add(d1, f32x4.mul(halfHi(wu + o, bf, mask), x1));
     }
     store<f32>(y + <usize>(r * 4), hsum(a0, a1));
     store<f32>(y + <usize>(r * 4 + 4), hsum(b0, b1));
     store<f32>(y + <usize>(r * 4 + 8), hsum(c0, c1));
     store<f32>(y + <usize>(r * 4 + 12), hsum(d0, d1));
   }
-  for (; !exact && r + 2 <= g1; r += 2) {
-    const wr = w + <usize>r * rowBytes, ws = wr + rowBytes;
-    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), b0 = f32x4.splat(0), b1 = f32x4.splat(0);
-    for (let k = 0; k < K; k += 8) {
-      const o = <usize>(k * 2), xk = x + <usize>(k * 4);
-      const x0 = v128.load(xk, 0), x1 = v128.load(xk, 16);
-      if (bf) {
-        const v = v128.load(wr + o), u = v128.load(ws + o);
-        a0 = f32x4.add(a0, f32x4.mul(bf16Lo(v), x0));
-        a1 = f32x4.add(a1, f32x4.mul(bf16Hi(v), x1));
-        b0 = f32x4.add(b0, f32x4.mul(bf16Lo(u), x0));
-        b1 = f32x4.add(b1, f32x4.mul(bf16Hi(u), x1));
-      } else {
-        a0 = f32x4.add(a0, f32x4.mul(f16At(wr + o, mask), x0));
-        a1 = f32x4.add(a1, f32x4.mul(f16At(wr + o + 8, mask), x1));
-        b0 = f32x4.add(b0, f32x4.mul(f16At(ws + o, mask), x0));
-        b1 = f32x4.add(b1, f32x4.mul(f16At(ws + o + 8, mask), x1));
-      }
-    }
-    store<f32>(y + <usize>(r * 4), hsum(a0, a1));
-    store<f32>(y + <usize>(r * 4 + 4), hsum(b0, b1));
-  }
   for (; r < g1; r++) {
     const wr = w + <usize>r * rowBytes;
     let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
     for (let k = 0; k < K; k += 8) {
-      const wk = wr + <usize>(k * 2);
-      const xk = x + <usize>(k * 4);
-      if (bf) {
-        const v = v128.load(wk);
-        a0 = f32x4.add(a0, f32x4.mul(bf16Lo(v), v128.load(xk, 0)));
-        a1 = f32x4.add(a1, f32x4.mul(bf16Hi(v), v128.load(xk, 16)));
-      } else {
-        a0 = f32x4.add(a0, f32x4.mul(exact ? f16AtExact(wk, mask, scale) : f16At(wk, mask), v128.load(xk, 0)));
-        a1 = f32x4.add(a1, f32x4.mul(exact ? f16AtExact(wk + 8, mask, scale) : f16At(wk + 8, mask), v128.load(xk, 16)));
-      }
+      const wk = wr + <usize>(k * 2), xk = x + <usize>(k * 4);
+      const lo = exact && !bf ? f16AtExact(wk, mask, scale) : halfLo(wk, bf, mask);
+      const hi = exact && !bf ? f16AtExact(wk + 8, mask, scale) : halfHi(wk, bf, mask);
+      a0 = f32x4.add(a0, f32x4.mul(lo, v128.load(xk, 0)));
+      a1 = f32x4.add(a1, f32x4.mul(hi, v128.load(xk, 16)));
     }
     store<f32>(y + <usize>(r * 4), hsum(a0, a1));
   }
@@ -218,7 +199,7 @@ export function matvecBF16Scalar(w: usize, x: usize, y: usize, R: i32, K: i32, g
       let c0 = f32x4.splat(0), c1 = f32x4.splat(0), d0 = f32x4.splat(0), d1 = f32x4.splat(0);
       for (let k = 0; k < K; k += 8) {
         const wk = wr + <usize>(k * 2);
-        const lo = bf ? bf16Lo(v128.load(wk)) : f16AtExact(wk, mask, scale), hi = bf ? bf16Hi(v128.load(wk)) : f16AtExact(wk + 8, mask, scale);
+        const lo = bf ? halfLo(wk, true, mask) : f16AtExact(wk, mask, scale), hi = bf ? halfHi(wk, true, mask) : f16AtExact(wk + 8, mask, scale);
         const o = <usize>(k * 4);
         a0 = f32x4.add(a0, f32x4.mul(lo, v128.load(x0 + o, 0))); a1 = f32x4.add(a1, f32x4.mul(hi, v128.load(x0 + o, 16)));
         b0 = f32x4.add(b0, f32x4.mul(lo, v128.load(x1 + o, 0))); b1 = f32x4.add(b1, f32x4.mul(hi, v128.load(x1 + o, 16)));
